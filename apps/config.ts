@@ -1,0 +1,123 @@
+import { z } from 'zod';
+import { IDENTITY_PATTERN, MAX_IDENTITY_CHARS } from './identity';
+
+const identityValue = (what: string) =>
+  z
+    .string()
+    .max(MAX_IDENTITY_CHARS)
+    .regex(IDENTITY_PATTERN, `a ${what} is 1 to ${MAX_IDENTITY_CHARS} printable ASCII characters without surrounding spaces`);
+
+const Name = identityValue('name');
+const Role = identityValue('role');
+
+/** A client's public key: the SHA-256 of its SubjectPublicKeyInfo DER, or the key as a public JWK. */
+const UserKey = z.union([
+  z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected "sha256:" followed by 64 lower-case hex digits, or a JWK'),
+  z.looseObject({ kty: z.enum(['EC', 'RSA', 'OKP']) }).refine((jwk) => !('d' in jwk), {
+    message: 'this JWK holds a private key ("d"); give the public key only',
+  }),
+]);
+
+const Pcr = z.string().regex(/^[0-9a-f]{96}$/, 'expected a PCR value: 96 lower-case hex digits (SHA-384)');
+const PcrIndex = z.string().regex(/^([0-9]|[12][0-9]|3[01])$/, 'expected a PCR index from 0 to 31');
+
+const positiveInt = (max: number) => z.number().int().min(1).max(max);
+const appRole = { role: Role.optional().describe('Only configured callers with this role take part.') };
+
+const AppsConfig = z.strictObject({
+  hello: z.strictObject({}).optional(),
+  millionaire: z.strictObject({ ...appRole }).optional(),
+  psi: z
+    .strictObject({
+      ...appRole,
+      maxItems: positiveInt(10_000_000).optional().describe('Most items in one set (default 2,000,000).'),
+      maxItemBytes: positiveInt(65_536).optional().describe('Longest item in UTF-8 bytes (default 1,024).'),
+      maxJsonBytes: positiveInt(1 << 30).optional().describe('Largest JSON-array upload (default 64 MiB).'),
+    })
+    .optional(),
+  stats: z
+    .strictObject({
+      ...appRole,
+      maxKeysPerParticipant: positiveInt(1_000_000).optional().describe('Keymatch keys one participant may submit (default 10,000).'),
+      maxMessageBytes: positiveInt(65_536).optional().describe('Longest keymatch message in UTF-8 bytes (default 280).'),
+    })
+    .optional(),
+  outbound: z
+    .strictObject({
+      maxBodyBytes: positiveInt(16 << 20).optional().describe('Most response bytes returned (default 64 KiB).'),
+      timeoutMs: positiveInt(120_000).optional().describe('Whole-request timeout (default 10 s).'),
+    })
+    .optional(),
+});
+
+/**
+ * The runtime configuration of DESIGN.md: who may call, which other enclaves may call, where the
+ * enclave may connect, and per-app settings. Unknown keys are refused so a typo cannot silently
+ * weaken a deployment.
+ */
+export const RuntimeConfigSchema = z
+  .strictObject({
+    users: z.array(z.strictObject({ name: Name, role: Role, key: UserKey })).max(10_000),
+    enclaves: z
+      .array(
+        z.strictObject({
+          name: Name,
+          role: Role,
+          pcrs: z.record(PcrIndex, Pcr).refine((p) => Object.keys(p).length > 0, 'name at least one PCR'),
+        }),
+      )
+      .max(1_000)
+      .optional(),
+    outbound: z
+      .array(z.strictObject({ host: z.string().min(1).max(253), port: z.number().int().min(1).max(65_535) }))
+      .max(1_000)
+      .optional(),
+    apps: AppsConfig.optional(),
+    limits: z
+      .strictObject({
+        jsonBodyBytes: positiveInt(1 << 30).optional().describe('Largest JSON request body (default 1 MiB).'),
+      })
+      .optional(),
+  })
+  .superRefine((config, ctx) => {
+    const seen = new Set<string>();
+    const callers = [
+      ...config.users.map((u, i) => ({ name: u.name, path: ['users', i, 'name'] })),
+      ...(config.enclaves ?? []).map((e, i) => ({ name: e.name, path: ['enclaves', i, 'name'] })),
+    ];
+    for (const { name, path } of callers) {
+      if (seen.has(name)) ctx.addIssue({ code: 'custom', path, message: `the name "${name}" is used twice; names identify callers` });
+      seen.add(name);
+    }
+  });
+
+export type RuntimeConfig = z.output<typeof RuntimeConfigSchema>;
+
+/** A configuration that does not validate; the message names every bad field. */
+export class ConfigError extends Error {
+  readonly code = 'INVALID_CONFIG';
+  constructor(readonly issues: { field: string; message: string }[]) {
+    super(`Invalid Cloister configuration: ${issues.map((i) => `${i.field || '(top level)'}: ${i.message}`).join('; ')}.`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validates a parsed configuration file. Throws ConfigError naming each bad field. */
+export function parseConfig(input: unknown): RuntimeConfig {
+  const result = RuntimeConfigSchema.safeParse(input);
+  if (result.success) return result.data;
+  throw new ConfigError(result.error.issues.map((i) => ({ field: i.path.map(String).join('.'), message: i.message })));
+}
+
+/** Everyone the configuration lets call: users and peer enclaves, by name. */
+export function knownCallers(config: RuntimeConfig): Map<string, string> {
+  return new Map([...config.users, ...(config.enclaves ?? [])].map((c) => [c.name, c.role]));
+}
+
+/**
+ * Who may take part in an app: configured callers holding the app's role, or every configured
+ * caller when the app names no role.
+ */
+export function eligibleParticipants(config: RuntimeConfig, role: string | undefined): string[] {
+  return [...knownCallers(config)].filter(([, r]) => role === undefined || r === role).map(([name]) => name);
+}

@@ -1,0 +1,18 @@
+import { z } from 'zod';
+import type { AppContext } from '../context';
+import { ApiRouter } from '../http/api-router';
+import { callerOf } from '../identity';
+
+const Greeting = z.object({ message: z.string(), name: z.string(), role: z.string() });
+
+/** `GET /hello`: the smallest app behind the identity contract, greeting the caller. */
+export function helloApp(ctx: AppContext): ApiRouter {
+  return new ApiRouter('/hello', ctx.jsonLimitBytes).get(
+    '/',
+    { summary: 'Greet the caller by name and role.', responses: { 200: { description: 'A greeting.', schema: Greeting } } },
+    (req, res) => {
+      const { name, role } = callerOf(req);
+      res.json({ message: `Hello, ${name}! You are calling as ${role}.`, name, role });
+    },
+  );
+}
