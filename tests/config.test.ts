@@ -1,0 +1,72 @@
+import fc from 'fast-check';
+import { ConfigError, createApp, parseConfig } from '../apps';
+import { fixtureConfig, userKey } from './helpers/fixtures';
+
+const pcr = 'ab'.repeat(48);
+
+function refusal(config: unknown): ConfigError {
+  try {
+    parseConfig(config);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return e as ConfigError;
+  }
+  throw new Error('the configuration was accepted');
+}
+
+describe('runtime configuration', () => {
+  it('accepts the configuration of DESIGN.md', () => {
+    const config = parseConfig({
+      users: [
+        { name: 'alice', role: 'bidder', key: userKey('alice') },
+        { name: 'bob', role: 'bidder', key: { kty: 'EC', crv: 'P-256', x: 'AAAA', y: 'BBBB' } },
+      ],
+      enclaves: [{ name: 'scorer', role: 'service', pcrs: { '0': pcr, '1': pcr, '2': pcr } }],
+      outbound: [{ host: 'api.example.com', port: 443 }],
+      apps: { millionaire: { role: 'bidder' }, psi: { role: 'party' } },
+    });
+    expect(config.users).toHaveLength(2);
+  });
+
+  it.each([
+    ['no users list', {}, 'users'],
+    ['a key that is not a SPKI digest or JWK', { users: [{ name: 'a', role: 'r', key: 'sha256:XYZ' }] }, 'users.0.key'],
+    ['a JWK holding a private key', { users: [{ name: 'a', role: 'r', key: { kty: 'EC', d: 'secret' } }] }, 'users.0.key'],
+    ['an empty name', { users: [{ name: '', role: 'r', key: userKey('a') }] }, 'users.0.name'],
+    ['a name with a newline', { users: [{ name: 'a\nb', role: 'r', key: userKey('a') }] }, 'users.0.name'],
+    [
+      'the same name twice',
+      { users: [{ name: 'a', role: 'r', key: userKey('a') }], enclaves: [{ name: 'a', role: 's', pcrs: { '0': pcr } }] },
+      'enclaves.0.name',
+    ],
+    ['a short PCR', { users: [], enclaves: [{ name: 'e', role: 's', pcrs: { '0': 'ab' } }] }, 'enclaves.0.pcrs.0'],
+    ['a PCR index past 31', { users: [], enclaves: [{ name: 'e', role: 's', pcrs: { '32': pcr } }] }, 'enclaves.0.pcrs.32'],
+    ['port 0', { users: [], outbound: [{ host: 'a.example', port: 0 }] }, 'outbound.0.port'],
+    ['a typo in a key', { users: [], outbund: [] }, '(top level)'],
+    ['an unknown app setting', { users: [], apps: { psi: { maxitems: 5 } } }, 'apps.psi'],
+    ['a zero limit', { users: [], limits: { jsonBodyBytes: 0 } }, 'limits.jsonBodyBytes'],
+  ])('refuses %s, naming the field', (_what, config, field) => {
+    const e = refusal(config);
+    expect(e.code).toBe('INVALID_CONFIG');
+    expect(e.issues.map((i) => i.field || '(top level)')).toContain(field);
+    expect(e.message).toContain(field);
+  });
+
+  it('makes createApp fail fast, before anything listens', () => {
+    expect(() => createApp({ users: 'everyone' })).toThrow(ConfigError);
+    expect(() => createApp(undefined)).toThrow(/Invalid Cloister configuration/);
+  });
+
+  it('answers any JSON value with a configuration or a ConfigError, never another exception (property)', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.jsonValue(), fc.constant(fixtureConfig()).map((c) => ({ ...c, extra: 1 }))), (value) => {
+        try {
+          parseConfig(value);
+        } catch (e) {
+          expect(e).toBeInstanceOf(ConfigError);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
