@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { IDENTITY_PATTERN, MAX_IDENTITY_CHARS } from './identity';
+import { normalizeHost } from './outbound/allowlist';
 
 const identityValue = (what: string) =>
   z
@@ -20,6 +21,14 @@ const UserKey = z.union([
 
 const Pcr = z.string().regex(/^[0-9a-f]{96}$/, 'expected a PCR value: 96 lower-case hex digits (SHA-384)');
 const PcrIndex = z.string().regex(/^([0-9]|[12][0-9]|3[01])$/, 'expected a PCR index from 0 to 31');
+
+/** An allowlisted host: exactly one name or IP literal, since the allowlist matches exactly. */
+const OutboundHost = z
+  .string()
+  .min(1)
+  .max(253)
+  .refine((host) => !host.includes('*'), 'wildcards are not supported; list each host exactly')
+  .refine((host) => normalizeHost(host) !== undefined, 'expected a bare host name or IP literal, without scheme, port or path');
 
 const positiveInt = (max: number) => z.number().int().min(1).max(max);
 const appRole = { role: Role.optional().describe('Only configured callers with this role take part.') };
@@ -69,7 +78,7 @@ export const RuntimeConfigSchema = z
       .max(1_000)
       .optional(),
     outbound: z
-      .array(z.strictObject({ host: z.string().min(1).max(253), port: z.number().int().min(1).max(65_535) }))
+      .array(z.strictObject({ host: OutboundHost, port: z.number().int().min(1).max(65_535) }))
       .max(1_000)
       .optional(),
     apps: AppsConfig.optional(),

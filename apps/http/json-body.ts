@@ -24,7 +24,9 @@ function parseNumber(text: string): number | ExactNumber {
 export function jsonBody(limitBytes: number): RequestHandler {
   return (req, _res, next) => {
     const type = req.is('application/json');
-    if (type === null) {
+    // `curl -X POST` sends neither a body nor a type: that is no body, not an unsupported one.
+    const untypedEmpty = !req.headers['content-type'] && (req.headers['content-length'] ?? '0') === '0' && !req.headers['transfer-encoding'];
+    if (type === null || untypedEmpty) {
       req.body = undefined;
       next();
       return;

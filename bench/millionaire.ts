@@ -1,0 +1,130 @@
+/**
+ * Millionaire round benchmark: `npm run build && node dist/bench/millionaire.js [rounds]`.
+ *
+ * Times whole rounds (create, two wealth submissions, result) through the HTTP layer on 127.0.0.1
+ * over one keep-alive connection, and, in the same run, the same round done by function calls on
+ * the app's own state, so the ratio shows what HTTP, JSON and validation cost on this machine.
+ */
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp } from '../apps';
+import { NonNegativeDecimal } from '../apps/decimal';
+import { silentLogger } from '../apps/log';
+import { Rounds } from '../apps/millionaire/rounds';
+
+const DEFAULT_ROUNDS = 500;
+const MAX_ROUNDS = 5_000;
+const WARMUP_ROUNDS = 50;
+
+const user = (name: string) => ({ name, role: 'bidder', key: `sha256:${createHash('sha256').update(name).digest('hex')}` });
+const config = { users: [user('alice'), user('bob')], apps: { millionaire: { role: 'bidder' } } };
+
+/** Two amounts per round that differ only in their 20th decimal, so a double could not tell them apart. */
+function amounts(i: number): [string, string] {
+  const whole = `${1_000_000 + i}`;
+  return i % 2 ? [`${whole}.00000000000000000001`, whole] : [whole, `${whole}.00000000000000000001`];
+}
+const winner = (i: number) => (i % 2 ? 'alice' : 'bob');
+
+interface Reply {
+  status: number;
+  body: unknown;
+}
+
+function client(port: number) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const call = (method: string, path: string, name: string, body?: unknown): Promise<Reply> =>
+    new Promise((resolve, reject) => {
+      const payload = body === undefined ? undefined : JSON.stringify(body);
+      const headers: http.OutgoingHttpHeaders = { 'X-OBLV-User-Name': name, 'X-OBLV-User-Role': 'bidder' };
+      if (payload !== undefined) Object.assign(headers, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) });
+      const req = http.request({ host: '127.0.0.1', port, method, path, agent, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(payload);
+    });
+  return { call, close: () => agent.destroy() };
+}
+
+function expectReply(reply: Reply, status: number, what: string): Reply {
+  if (reply.status !== status) throw new Error(`${what}: expected ${status}, got ${reply.status} ${JSON.stringify(reply.body)}`);
+  return reply;
+}
+
+async function httpRound(call: ReturnType<typeof client>['call'], i: number): Promise<void> {
+  const id = `bench-${i}`;
+  const [alice, bob] = amounts(i);
+  expectReply(await call('POST', '/millionaire/rounds', 'alice', { id, participants: ['alice', 'bob'] }), 201, 'create');
+  expectReply(await call('POST', `/millionaire/rounds/${id}/wealth`, 'alice', { wealth: alice }), 201, 'submit');
+  expectReply(await call('POST', `/millionaire/rounds/${id}/wealth`, 'bob', { wealth: bob }), 201, 'submit');
+  const { body } = expectReply(await call('GET', `/millionaire/rounds/${id}/result`, 'alice'), 200, 'result');
+  if ((body as { richest: string[] }).richest.join() !== winner(i)) throw new Error(`round ${i}: wrong result ${JSON.stringify(body)}`);
+}
+
+function inProcessRound(rounds: Rounds, i: number): void {
+  const id = `bench-${i}`;
+  const [alice, bob] = amounts(i);
+  rounds.create(id, ['alice', 'bob']);
+  rounds.submit(id, 'alice', NonNegativeDecimal.parse(alice));
+  rounds.submit(id, 'bob', NonNegativeDecimal.parse(bob));
+  if (rounds.result(id, 'alice').join() !== winner(i)) throw new Error(`round ${i}: wrong in-process result`);
+}
+
+async function time(rounds: number, run: (i: number) => unknown): Promise<number[]> {
+  const ms: number[] = [];
+  for (let i = 0; i < WARMUP_ROUNDS + rounds; i++) {
+    const started = process.hrtime.bigint();
+    await run(i);
+    if (i >= WARMUP_ROUNDS) ms.push(Number(process.hrtime.bigint() - started) / 1e6);
+  }
+  return ms;
+}
+
+function summary(ms: number[]) {
+  const sorted = [...ms].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+  return { p50: at(0.5), p99: at(0.99), mean: ms.reduce((a, b) => a + b, 0) / ms.length };
+}
+
+async function main(): Promise<void> {
+  const requested = Number(process.argv[2] ?? DEFAULT_ROUNDS);
+  if (!Number.isInteger(requested) || requested < 1 || requested > MAX_ROUNDS) {
+    console.error(`usage: node dist/bench/millionaire.js [rounds: 1 to ${MAX_ROUNDS}, default ${DEFAULT_ROUNDS}]`);
+    process.exit(2);
+  }
+
+  const server = http.createServer(createApp(config, { log: silentLogger }));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { call, close } = client((server.address() as AddressInfo).port);
+  let overHttp: number[];
+  try {
+    overHttp = await time(requested, (i) => httpRound(call, i));
+  } finally {
+    close();
+    server.close();
+  }
+  const state = new Rounds(WARMUP_ROUNDS + requested);
+  const inProcess = await time(requested, (i) => inProcessRound(state, i));
+
+  const h = summary(overHttp);
+  const p = summary(inProcess);
+  const row = (label: string, s: ReturnType<typeof summary>) =>
+    `${label.padEnd(12)}${s.p50.toFixed(4).padStart(10)}${s.p99.toFixed(4).padStart(10)}${s.mean.toFixed(4).padStart(10)}`;
+  console.log(`millionaire: ${requested} rounds (after ${WARMUP_ROUNDS} warm-up) of create + 2 submissions + result`);
+  console.log(`HTTP: one keep-alive connection to 127.0.0.1, Node ${process.version}`);
+  console.log(`${''.padEnd(12)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'mean ms'.padStart(10)}`);
+  console.log(row('HTTP', h));
+  console.log(row('in-process', p));
+  console.log(`ratio HTTP / in-process: p50 ${(h.p50 / p.p50).toFixed(0)}x, mean ${(h.mean / p.mean).toFixed(0)}x`);
+  console.log(`peak RSS: ${(process.resourceUsage().maxRSS / 1024).toFixed(1)} MiB`);
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});
