@@ -1,0 +1,42 @@
+import Big from 'big.js';
+import { HttpError } from '../../apps/http/errors';
+import { Computations, DecimalComputation } from '../../apps/stats/computations';
+
+const spec = (name: string) => ({ name, type: 'sum' as const, participants: ['a', 'b'], quorum: 2 });
+const codeOf = (f: () => unknown) => {
+  try {
+    f();
+  } catch (e) {
+    return e instanceof HttpError ? [e.status, e.code] : e;
+  }
+  return undefined;
+};
+
+describe('Computations store limits', () => {
+  it('refuses to hold more than maxComputations, whoever creates them', () => {
+    const store = new Computations({ maxComputations: 3, maxPerCreator: 2, maxKeysPerParticipant: 1 });
+    store.create(spec('one'), 'x');
+    store.create(spec('two'), 'x');
+    expect(codeOf(() => store.create(spec('three'), 'x'))).toEqual([409, 'COMPUTATION_LIMIT_REACHED']);
+    store.create(spec('three'), 'y');
+    expect(codeOf(() => store.create(spec('four'), 'z'))).toEqual([409, 'COMPUTATION_LIMIT_REACHED']);
+    expect(codeOf(() => store.create(spec('one'), 'z'))).toEqual([409, 'COMPUTATION_EXISTS']);
+  });
+
+  it('finds a computation only for its participants', () => {
+    const store = new Computations({ maxComputations: 3, maxPerCreator: 3, maxKeysPerParticipant: 1 });
+    store.create(spec('one'), 'x');
+    expect(store.find('one', 'a')).toBeInstanceOf(DecimalComputation);
+    expect(codeOf(() => store.find('one', 'x'))).toEqual([403, 'NOT_A_PARTICIPANT']);
+    expect(codeOf(() => store.find('two', 'a'))).toEqual([404, 'COMPUTATION_NOT_FOUND']);
+  });
+
+  it('keeps the result, not the inputs, once the quorum is reached', () => {
+    const computation = new DecimalComputation(spec('one'), 'sum');
+    computation.submit('a', new Big('1.5'));
+    expect((computation as unknown as { values: Map<string, Big> }).values.size).toBe(1);
+    computation.submit('b', new Big('2'));
+    expect((computation as unknown as { values: Map<string, Big> }).values.size).toBe(0);
+    expect(computation.result()).toBe('3.5');
+  });
+});
