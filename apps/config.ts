@@ -41,7 +41,7 @@ const AppsConfig = z.strictObject({
       ...appRole,
       maxItems: positiveInt(10_000_000).optional().describe('Most items in one set (default 2,000,000).'),
       maxItemBytes: positiveInt(65_536).optional().describe('Longest item in UTF-8 bytes (default 1,024).'),
-      maxJsonBytes: positiveInt(1 << 30).optional().describe('Largest JSON-array upload (default 64 MiB).'),
+      maxUploadBytes: positiveInt(2 ** 40).optional().describe('Largest set upload in bytes, any format (default 256 MiB).'),
     })
     .optional(),
   stats: z

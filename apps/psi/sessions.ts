@@ -1,0 +1,157 @@
+import {
+  alreadySubmitted,
+  notAParticipant,
+  sessionExists,
+  sessionNotFound,
+  tooManySessions,
+  waitingForParticipants,
+} from './errors';
+import { UploadCollector, intersect } from './intersect';
+import type { NormalizeOptions } from './normalize';
+import { intersectionBody } from './result-body';
+
+/** What a session is created with; fixed for its lifetime. */
+export interface SessionSpec {
+  id: string;
+  participants: string[];
+  cardinalityOnly: boolean;
+  normalize: NormalizeOptions;
+}
+
+/** What a participant learns when its set is committed. */
+export interface Receipt {
+  /** Distinct items in the set, after normalisation. */
+  received: number;
+  /** Participants who still have to submit. */
+  missing: string[];
+}
+
+/** A session's answer: the serialised intersection, or only its size for a cardinality-only session. */
+export type Outcome = { size: number } | { intersectionJson: Buffer };
+
+/**
+ * A participant's set while it uploads. Feed it with `add`; then either `commit` (the body was
+ * complete and valid) or `abandon` (anything else), after which the participant may try again.
+ */
+export interface Upload {
+  add(item: string): void;
+  commit(): Promise<Receipt>;
+  abandon(): void;
+}
+
+/**
+ * One PSI session and all of its state. The first set committed becomes the candidate
+ * intersection; every later upload keeps, while it streams, only the items that are among the
+ * candidates as they were when it started (the rest it merely counts), so a session holds about
+ * one whole set however many parties take part (two when first uploads overlap). Candidates only
+ * ever shrink, so filtering against that snapshot stays correct while other uploads commit: a
+ * commit intersects once more with whatever the candidates have become, and replaces them. State
+ * changes only on commit, so a failed or aborted upload leaves nothing behind.
+ */
+export class PsiSession {
+  private readonly participants: readonly string[];
+  private readonly participantSet: ReadonlySet<string>;
+  private readonly submitted = new Set<string>();
+  /** Participants whose upload is in progress: a second one is refused, not queued. */
+  private readonly uploading = new Set<string>();
+  /** The intersection of every committed set; undefined before the first commit and after the last. */
+  private candidates: ReadonlySet<string> | undefined;
+  /** Commits run one at a time, each seeing the candidates the previous one left. */
+  private commits: Promise<unknown> = Promise.resolve();
+  /** Set when the last participant's set is committed. */
+  private outcome: Promise<Outcome> | undefined;
+
+  constructor(
+    readonly spec: SessionSpec,
+    private readonly maxItems: number,
+  ) {
+    this.participants = spec.participants;
+    this.participantSet = new Set(spec.participants);
+  }
+
+  /** Starts `participant`'s upload: 403 for a non-participant, 409 if it submitted or is submitting. */
+  beginUpload(participant: string): Upload {
+    if (!this.participantSet.has(participant)) throw notAParticipant();
+    if (this.submitted.has(participant) || this.uploading.has(participant)) throw alreadySubmitted();
+    this.uploading.add(participant);
+
+    const snapshot = this.candidates;
+    const collector = new UploadCollector(snapshot, this.maxItems);
+    let settled = false;
+    return {
+      add: (item) => collector.add(item),
+      abandon: () => {
+        if (settled) return;
+        settled = true;
+        this.uploading.delete(participant);
+      },
+      commit: () => {
+        if (settled) throw new Error('This upload was already committed or abandoned.');
+        settled = true;
+        const committed = this.commits.then(async () => {
+          try {
+            const current = this.candidates;
+            const next = current === undefined || current === snapshot ? collector.kept : await intersect(collector.kept, current);
+            this.candidates = next;
+            this.submitted.add(participant);
+            if (this.submitted.size === this.participants.length) this.outcome = this.buildOutcome(next);
+            return { received: collector.distinct, missing: this.missing() };
+          } finally {
+            this.uploading.delete(participant);
+          }
+        });
+        this.commits = committed.catch(() => undefined);
+        return committed;
+      },
+    };
+  }
+
+  /**
+   * The session's answer for `participant`: 403 for a non-participant, 409 while sets are missing.
+   * It is built once, as soon as the last set is committed, and is the same for everyone.
+   */
+  result(participant: string): Promise<Outcome> {
+    if (!this.participantSet.has(participant)) throw notAParticipant();
+    if (this.outcome === undefined) throw waitingForParticipants(this.participants.length - this.submitted.size);
+    return this.outcome;
+  }
+
+  private async buildOutcome(intersection: ReadonlySet<string>): Promise<Outcome> {
+    // No upload can start any more, so only the build below still needs the candidates.
+    this.candidates = undefined;
+    return this.spec.cardinalityOnly ? { size: intersection.size } : { intersectionJson: await intersectionBody(intersection) };
+  }
+
+  private missing(): string[] {
+    return this.participants.filter((p) => !this.submitted.has(p));
+  }
+}
+
+export interface SessionLimits {
+  maxSessions: number;
+  /** Most distinct items in one participant's set. */
+  maxItems: number;
+}
+
+/** Every PSI session of the app, by id. */
+export class PsiSessions {
+  private readonly sessions = new Map<string, PsiSession>();
+
+  constructor(private readonly limits: SessionLimits) {}
+
+  /** 409 if the id is taken or the session limit is reached. */
+  create(spec: SessionSpec): PsiSession {
+    if (this.sessions.has(spec.id)) throw sessionExists();
+    if (this.sessions.size >= this.limits.maxSessions) throw tooManySessions(this.limits.maxSessions);
+    const session = new PsiSession(spec, this.limits.maxItems);
+    this.sessions.set(spec.id, session);
+    return session;
+  }
+
+  /** 404 for an unknown id. */
+  get(id: string): PsiSession {
+    const session = this.sessions.get(id);
+    if (!session) throw sessionNotFound();
+    return session;
+  }
+}

@@ -1,0 +1,65 @@
+import { execFileSync } from 'node:child_process';
+import { fixtureApp } from './helpers/fixtures';
+import { serve, type TestServer } from './helpers/serve';
+
+let t: TestServer;
+let logs: ReturnType<typeof fixtureApp>['logs'];
+beforeAll(async () => {
+  const built = fixtureApp();
+  logs = built.logs;
+  t = await serve(built.app);
+});
+afterAll(() => t.close());
+
+describe('createApp', () => {
+  it('serves an OpenAPI 3.1 document listing every route of the contract', async () => {
+    const res = await t.anonymous.get('/openapi.json').expect(200);
+    expect(res.body.openapi).toBe('3.1.0');
+    const routes = Object.entries(res.body.paths as Record<string, object>).flatMap(([path, ops]) =>
+      Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
+    );
+    expect(routes).toEqual(
+      expect.arrayContaining([
+        'GET /hello',
+        'POST /millionaire/rounds',
+        'POST /millionaire/rounds/{round}/wealth',
+        'GET /millionaire/rounds/{round}/result',
+        'POST /psi/sessions',
+        'POST /psi/sessions/{session}/set',
+        'GET /psi/sessions/{session}/result',
+        'POST /stats/computations',
+        'POST /stats/computations/{name}/submissions',
+        'GET /stats/computations/{name}/result',
+        'GET /outbound',
+        'GET /openapi.json',
+      ]),
+    );
+  });
+
+  it('documents request bodies with the schemas that validate them', async () => {
+    const { body } = await t.anonymous.get('/openapi.json');
+    const create = body.paths['/millionaire/rounds'].post.requestBody.content['application/json'].schema;
+    expect(Object.keys(create.properties).sort()).toEqual(['id', 'participants']);
+    const wealth = body.paths['/millionaire/rounds/{round}/wealth'].post.requestBody.content['application/json'].schema;
+    expect(wealth.required).toEqual(['wealth']);
+  });
+
+  it('logs method, path, status and timing of each request, without query string or body', async () => {
+    await t.as('alice', 'bidder').get('/hello?token=s3cr3t-query').expect(200);
+    await t.as('alice', 'bidder').post('/millionaire/rounds').send({ participants: ['carol', 'bob'], id: 'log-check' }).expect(201);
+    const line = logs.lines.find((l) => l.event === 'request' && l.path === '/hello');
+    expect(line).toEqual({ level: 'info', event: 'request', method: 'GET', path: '/hello', status: 200, ms: expect.any(Number) });
+    expect(logs.text()).not.toContain('s3cr3t-query');
+    expect(logs.text()).not.toMatch(/carol|bob/);
+  });
+
+  it('is what dist/apps exports after a build (CommonJS)', () => {
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', '.cloister/test-build'], { stdio: 'pipe' });
+    const out = execFileSync(
+      process.execPath,
+      ['-e', "const { createApp } = require('./.cloister/test-build/apps'); const app = createApp({ users: [] }); console.log(typeof createApp, typeof app, typeof app.listen)"],
+      { encoding: 'utf8' },
+    );
+    expect(out.trim()).toBe('function function function');
+  });
+});

@@ -1,0 +1,129 @@
+import fc from 'fast-check';
+import { FingerprintSet } from '../../apps/psi/fingerprints';
+import { UploadCollector, intersect } from '../../apps/psi/intersect';
+import { intersectionBody, sortStrings } from '../../apps/psi/result-body';
+import { PsiSessions } from '../../apps/psi/sessions';
+
+const spec = (id: string) => ({ id, participants: ['a', 'b'], cardinalityOnly: false, normalize: { trim: false, caseFold: false } });
+
+/** Counts how often the event loop got a turn while `work` ran. */
+async function turnsDuring(work: () => Promise<unknown>): Promise<number> {
+  let turns = 0;
+  let done = false;
+  const spin = () => {
+    if (done) return;
+    turns++;
+    setImmediate(spin);
+  };
+  setImmediate(spin);
+  await work();
+  done = true;
+  return turns;
+}
+
+describe('FingerprintSet', () => {
+  it('counts distinct strings exactly for 200,000 items with repeats, through many resizes', () => {
+    const fingerprints = new FingerprintSet();
+    const reference = new Set<string>();
+    let disagreements = 0;
+    for (let i = 0; i < 300_000; i++) {
+      const item = `k${(i * 7919) % 200_000}`;
+      if (fingerprints.add(item) === reference.has(item)) disagreements++;
+      reference.add(item);
+    }
+    expect(disagreements).toBe(0);
+    expect(fingerprints.size).toBe(200_000);
+  });
+
+  it('tells apart strings that differ by order, length or astral characters', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.string({ unit: 'binary' }), { maxLength: 200 }), (items) => {
+        const fingerprints = new FingerprintSet();
+        for (const item of items) expect(fingerprints.add(item)).toBe(true);
+        for (const item of items) expect(fingerprints.add(item)).toBe(false);
+      }),
+    );
+  });
+});
+
+describe('UploadCollector', () => {
+  it('keeps only candidates but counts every distinct item, and stops past the limit', () => {
+    const collector = new UploadCollector(new Set(['a', 'b']), 4);
+    for (const item of ['a', 'x', 'a', 'x', 'y']) collector.add(item);
+    expect([...collector.kept]).toEqual(['a']);
+    expect(collector.distinct).toBe(3);
+    collector.add('b');
+    expect(collector.distinct).toBe(4);
+    expect(() => collector.add('c')).toThrow(expect.objectContaining({ code: 'SET_TOO_LARGE' }));
+  });
+});
+
+describe('sortStrings and intersect', () => {
+  it('sort like Array.prototype.sort, across many runs and merges', async () => {
+    // Tens of thousands of distinct strings (a fast-check array that size would be slow to build):
+    // a seeded generator mixing ASCII, BMP and astral characters so UTF-16 order matters.
+    const alphabet = ['a', 'B', 'é', '\uffee', '😀', '𝒳', ' ', '0'];
+    const strings = (n: number, seed: number) => {
+      const out = new Set<string>();
+      let x = seed | 1;
+      while (out.size < n) {
+        x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+        let s = '';
+        for (let k = 0; k < 1 + (x % 6); k++) s += alphabet[(x >>> (3 * k + 5)) % alphabet.length];
+        out.add(s + (out.size % 97));
+      }
+      return [...out];
+    };
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 30_000 }), fc.integer(), async (n, seed) => {
+        const items = strings(n, seed);
+        expect(await sortStrings([...items])).toEqual([...items].sort());
+      }),
+      { numRuns: 12 },
+    );
+  });
+
+  it('intersect like a filter, whichever set is larger', async () => {
+    const a = new Set(Array.from({ length: 5000 }, (_, i) => `${i * 2}`));
+    const b = new Set(Array.from({ length: 900 }, (_, i) => `${i * 3}`));
+    const expected = [...b].filter((x) => a.has(x));
+    expect([...(await intersect(a, b))].sort()).toEqual(expected.sort());
+    expect([...(await intersect(b, a))].sort()).toEqual(expected.sort());
+  });
+
+  it('give the event loop turns while building a large result', async () => {
+    const items = new Set(Array.from({ length: 300_000 }, (_, i) => `${(i * 104729) % 1_000_003}@x`));
+    let body: Buffer | undefined;
+    const turns = await turnsDuring(async () => {
+      body = await intersectionBody(items);
+    });
+    expect(JSON.parse(body!.toString())).toEqual({ intersection: [...items].sort() });
+    expect(turns).toBeGreaterThan(3);
+  });
+});
+
+describe('PsiSessions', () => {
+  it('refuses sessions past its limit with 409 TOO_MANY_SESSIONS', () => {
+    const sessions = new PsiSessions({ maxSessions: 2, maxItems: 10 });
+    sessions.create(spec('one'));
+    sessions.create(spec('two'));
+    expect(() => sessions.create(spec('three'))).toThrow(expect.objectContaining({ status: 409, code: 'TOO_MANY_SESSIONS' }));
+    expect(() => sessions.get('three')).toThrow(expect.objectContaining({ status: 404 }));
+  });
+
+  it('forgets an abandoned upload entirely', async () => {
+    const session = new PsiSessions({ maxSessions: 1, maxItems: 10 }).create(spec('s'));
+    const first = session.beginUpload('a');
+    first.add('x');
+    first.abandon();
+    const again = session.beginUpload('a');
+    again.add('y');
+    expect(await again.commit()).toEqual({ received: 1, missing: ['b'] });
+    const b = session.beginUpload('b');
+    b.add('x');
+    b.add('y');
+    await b.commit();
+    const outcome = await session.result('a');
+    expect('intersectionJson' in outcome && JSON.parse(outcome.intersectionJson.toString())).toEqual({ intersection: ['y'] });
+  });
+});
