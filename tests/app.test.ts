@@ -42,6 +42,8 @@ describe('createApp', () => {
     expect(Object.keys(create.properties).sort()).toEqual(['id', 'participants']);
     const wealth = body.paths['/millionaire/rounds/{round}/wealth'].post.requestBody.content['application/json'].schema;
     expect(wealth.required).toEqual(['wealth']);
+    expect(body.paths['/millionaire/rounds'].post.requestBody.required).toBe(false);
+    expect(body.paths['/millionaire/rounds/{round}/wealth'].post.requestBody.required).toBe(true);
   });
 
   it('logs method, path, status and timing of each request, without query string or body', async () => {

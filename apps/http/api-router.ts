@@ -163,7 +163,7 @@ function operation(path: string, spec: RouteSpec<z.ZodType | undefined, z.ZodTyp
       : { description: r.description };
   }
   const requestBody = spec.body
-    ? { required: true, content: { 'application/json': { schema: jsonSchema(spec.body, 'input') } } }
+    ? { required: !spec.body.safeParse(undefined).success, content: { 'application/json': { schema: jsonSchema(spec.body, 'input') } } }
     : spec.rawBody
       ? { required: true, description: spec.rawBody.description, content: spec.rawBody.content }
       : undefined;
@@ -183,6 +183,9 @@ export const ErrorBody = z.object({
   message: z.string().describe('What went wrong and what to do about it.'),
   details: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
 });
+
+/** A documented error response: its description names the codes a client may see. */
+export const errorResponse = (description: string): ResponseSpec => ({ description, schema: ErrorBody });
 
 const joinPath = (prefix: string, path: string) => (prefix + (path === '/' ? '' : path)) || '/';
 const toOpenApiPath = (path: string) => path.replace(/:(\w+)/g, '{$1}');

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Request } from 'express';
 import { eligibleParticipants } from '../config';
 import type { AppContext } from '../context';
-import { ApiRouter, ErrorBody } from '../http/api-router';
+import { ApiRouter, errorResponse } from '../http/api-router';
 import { callerOf } from '../identity';
 import { Rounds } from './rounds';
 import { RoundCreated, RoundResult, SubmitWealthBody, WealthAccepted, createRoundBody } from './schemas';
@@ -34,7 +34,6 @@ export function millionaireApp(ctx: AppContext, options: MillionaireOptions = {}
   const rounds = new Rounds(options.maxRounds ?? DEFAULT_MAX_ROUNDS);
   if (eligible.length >= 2) rounds.create(DEFAULT_ROUND, eligible);
 
-  const error = (description: string) => ({ description, schema: ErrorBody });
 
   return new ApiRouter('/millionaire', ctx.jsonLimitBytes)
     .post(
@@ -47,7 +46,7 @@ export function millionaireApp(ctx: AppContext, options: MillionaireOptions = {}
         body: createRoundBody(eligible, role),
         responses: {
           201: { description: 'The round is open.', schema: RoundCreated },
-          409: error('ROUND_EXISTS: the id is taken; ROUND_LIMIT_REACHED: no more rounds can be held.'),
+          409: errorResponse('ROUND_EXISTS: the id is taken; ROUND_LIMIT_REACHED: no more rounds can be held.'),
         },
       },
       (req, res, { body }) => {
@@ -64,9 +63,9 @@ export function millionaireApp(ctx: AppContext, options: MillionaireOptions = {}
         body: SubmitWealthBody,
         responses: {
           201: { description: 'Recorded.', schema: WealthAccepted },
-          403: error('NOT_A_PARTICIPANT'),
-          404: error('ROUND_NOT_FOUND'),
-          409: error('ALREADY_SUBMITTED'),
+          403: errorResponse('NOT_A_PARTICIPANT'),
+          404: errorResponse('ROUND_NOT_FOUND'),
+          409: errorResponse('ALREADY_SUBMITTED'),
         },
       },
       (req, res, { body }) => {
@@ -84,9 +83,9 @@ export function millionaireApp(ctx: AppContext, options: MillionaireOptions = {}
         description: 'For participants only, once every participant has submitted; from then on the answer never changes.',
         responses: {
           200: { description: 'The richest participants (all who tie), sorted by name.', schema: RoundResult },
-          403: error('NOT_A_PARTICIPANT'),
-          404: error('ROUND_NOT_FOUND'),
-          409: error('WAITING_FOR_PARTICIPANTS: the message says how many are missing.'),
+          403: errorResponse('NOT_A_PARTICIPANT'),
+          404: errorResponse('ROUND_NOT_FOUND'),
+          409: errorResponse('WAITING_FOR_PARTICIPANTS: the message says how many are missing.'),
         },
       },
       (req, res) => {

@@ -1,7 +1,7 @@
 import { EnvHttpProxyAgent } from 'undici';
 import { z } from 'zod';
 import type { AppContext } from '../context';
-import { ApiRouter, ErrorBody } from '../http/api-router';
+import { ApiRouter, errorResponse } from '../http/api-router';
 import { HttpError, forbidden } from '../http/errors';
 import { Allowlist, describeDestination } from './allowlist';
 import { UpstreamFailure, fetchBounded } from './fetch-bounded';
@@ -41,7 +41,6 @@ export function outboundApp(ctx: AppContext): ApiRouter {
     proxyTunnel: false,
   });
 
-  const error = (description: string) => ({ description, schema: ErrorBody });
 
   return new ApiRouter('/outbound', ctx.jsonLimitBytes).get(
     '/',
@@ -54,10 +53,10 @@ export function outboundApp(ctx: AppContext): ApiRouter {
       query: OutboundQuery,
       responses: {
         200: { description: 'The upstream answered (any status).', schema: Fetched },
-        400: error('INVALID_QUERY: `url` is missing, too long, not absolute http(s), or carries user:pass@.'),
-        403: error('DESTINATION_NOT_ALLOWED: the host and port are not on the outbound allowlist.'),
-        502: error('UPSTREAM_UNREACHABLE: the connection failed.'),
-        504: error('UPSTREAM_TIMEOUT: no complete answer in time.'),
+        400: errorResponse('INVALID_QUERY: `url` is missing, too long, not absolute http(s), or carries user:pass@.'),
+        403: errorResponse('DESTINATION_NOT_ALLOWED: the host and port are not on the outbound allowlist.'),
+        502: errorResponse('UPSTREAM_UNREACHABLE: the connection failed.'),
+        504: errorResponse('UPSTREAM_TIMEOUT: no complete answer in time.'),
       },
     },
     async (_req, res, { query }) => {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Request } from 'express';
 import { eligibleParticipants } from '../config';
 import type { AppContext } from '../context';
-import { ApiRouter, ErrorBody } from '../http/api-router';
+import { ApiRouter, errorResponse } from '../http/api-router';
 import { badRequest } from '../http/errors';
 import { callerOf } from '../identity';
 import { unsupportedSetType } from './errors';
@@ -16,7 +16,6 @@ const MAX_SESSIONS = 1_000;
 
 const DEFAULTS = { maxItems: 2_000_000, maxItemBytes: 1_024, maxUploadBytes: 256 << 20 };
 
-const error = (description: string) => ({ description, schema: ErrorBody });
 
 /**
  * Private set intersection: `POST /psi/sessions` declares the participants (and whether only the
@@ -38,7 +37,7 @@ export function psiApp(ctx: AppContext): ApiRouter {
         body: createSessionBody(eligible),
         responses: {
           201: { description: 'The session, as created.', schema: SessionCreated },
-          409: error(`The id is taken (SESSION_EXISTS), or ${MAX_SESSIONS} sessions exist (TOO_MANY_SESSIONS).`),
+          409: errorResponse(`The id is taken (SESSION_EXISTS), or ${MAX_SESSIONS} sessions exist (TOO_MANY_SESSIONS).`),
         },
       },
       (_req, res, { body }) => {
@@ -59,15 +58,15 @@ export function psiApp(ctx: AppContext): ApiRouter {
         rawBody: SET_BODY,
         responses: {
           201: { description: 'The set is committed.', schema: SetReceived },
-          400: error(
+          400: errorResponse(
             'Malformed body (MALFORMED_JSON, MALFORMED_CSV), invalid UTF-8 (INVALID_UTF8), a body cut short (BODY_ABORTED), ' +
               'or a bad "header" parameter (INVALID_QUERY).',
           ),
-          403: error('The caller is not a participant (NOT_A_PARTICIPANT).'),
-          404: error('No such session (SESSION_NOT_FOUND).'),
-          409: error('The caller already submitted, or is submitting (ALREADY_SUBMITTED).'),
-          413: error('Too many distinct items (SET_TOO_LARGE), an item too long (ITEM_TOO_LONG), or a body over maxUploadBytes (BODY_TOO_LARGE).'),
-          415: error('Not application/json, text/plain or text/csv in UTF-8 without Content-Encoding (UNSUPPORTED_MEDIA_TYPE).'),
+          403: errorResponse('The caller is not a participant (NOT_A_PARTICIPANT).'),
+          404: errorResponse('No such session (SESSION_NOT_FOUND).'),
+          409: errorResponse('The caller already submitted, or is submitting (ALREADY_SUBMITTED).'),
+          413: errorResponse('Too many distinct items (SET_TOO_LARGE), an item too long (ITEM_TOO_LONG), or a body over maxUploadBytes (BODY_TOO_LARGE).'),
+          415: errorResponse('Not application/json, text/plain or text/csv in UTF-8 without Content-Encoding (UNSUPPORTED_MEDIA_TYPE).'),
         },
       },
       async (req, res, { query }) => {
@@ -100,9 +99,9 @@ export function psiApp(ctx: AppContext): ApiRouter {
         summary: 'Read the intersection (or its size), once every participant has submitted.',
         responses: {
           200: { description: 'The intersection, the same for every participant.', schema: SessionResult },
-          403: error('The caller is not a participant (NOT_A_PARTICIPANT).'),
-          404: error('No such session (SESSION_NOT_FOUND).'),
-          409: error('Sets are still missing (WAITING_FOR_PARTICIPANTS); the message says how many.'),
+          403: errorResponse('The caller is not a participant (NOT_A_PARTICIPANT).'),
+          404: errorResponse('No such session (SESSION_NOT_FOUND).'),
+          409: errorResponse('Sets are still missing (WAITING_FOR_PARTICIPANTS); the message says how many.'),
         },
       },
       async (req, res) => {

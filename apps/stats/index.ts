@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { eligibleParticipants } from '../config';
 import type { AppContext } from '../context';
-import { ApiRouter, ErrorBody } from '../http/api-router';
+import { ApiRouter, errorResponse } from '../http/api-router';
 import { callerOf } from '../identity';
 import {
   Computations,
@@ -26,7 +26,6 @@ import {
 const DEFAULT_MAX_KEYS_PER_PARTICIPANT = 10_000;
 const DEFAULT_MAX_MESSAGE_BYTES = 280;
 
-const error = (description: string) => ({ description, schema: ErrorBody });
 
 /**
  * `/stats`: quorum computations. A computation names its participants and a quorum; its result
@@ -55,7 +54,7 @@ export function statsApp(ctx: AppContext): ApiRouter {
         body: createComputationBody(eligible, settings?.role),
         responses: {
           201: { description: 'Created; `id` is the name.', schema: CreatedComputation },
-          409: error('COMPUTATION_EXISTS: the name is taken. COMPUTATION_LIMIT_REACHED: no more computations can be created.'),
+          409: errorResponse('COMPUTATION_EXISTS: the name is taken. COMPUTATION_LIMIT_REACHED: no more computations can be created.'),
         },
       },
       (req, res, { body }) => {
@@ -75,10 +74,10 @@ export function statsApp(ctx: AppContext): ApiRouter {
         body: submissionBody(maxMessageBytes),
         responses: {
           201: { description: 'Accepted.', schema: z.union([AggregateReceipt, KeyReceipt]) },
-          400: error('INVALID_BODY: the body does not have the shape this computation type takes.'),
-          403: error('NOT_A_PARTICIPANT: the caller does not take part in this computation.'),
-          404: error('COMPUTATION_NOT_FOUND.'),
-          409: error(
+          400: errorResponse('INVALID_BODY: the body does not have the shape this computation type takes.'),
+          403: errorResponse('NOT_A_PARTICIPANT: the caller does not take part in this computation.'),
+          404: errorResponse('COMPUTATION_NOT_FOUND.'),
+          409: errorResponse(
             'ALREADY_SUBMITTED: the caller submitted already, the first submission stands. ' +
               'COMPUTATION_CLOSED: the quorum was reached and the result is locked. ' +
               'KEY_ALREADY_SUBMITTED: the caller submitted this key already. ' +
@@ -114,9 +113,9 @@ export function statsApp(ctx: AppContext): ApiRouter {
           'keymatch answers the matched keys the caller submitted (an empty list when there are none).',
         responses: {
           200: { description: 'The result.', schema: ResultBody },
-          403: error('NOT_A_PARTICIPANT: the caller does not take part in this computation.'),
-          404: error('COMPUTATION_NOT_FOUND.'),
-          409: error('WAITING_FOR_QUORUM: says how many more submissions are needed.'),
+          403: errorResponse('NOT_A_PARTICIPANT: the caller does not take part in this computation.'),
+          404: errorResponse('COMPUTATION_NOT_FOUND.'),
+          409: errorResponse('WAITING_FOR_QUORUM: says how many more submissions are needed.'),
         },
       },
       (req, res) => {
