@@ -1,4 +1,4 @@
-import { AttestationError, awsNitroRoot, verifyAttestation } from '../../attestation';
+import { AttestationError, type AttestationPolicy, awsNitroRoot, verifyAttestation } from '../../attestation';
 import { REAL_DOCUMENTS, readTestdata } from './testdata';
 
 const ZERO = '0'.repeat(96);
@@ -35,7 +35,7 @@ describe.each(REAL_DOCUMENTS)('$file', (fixture) => {
   });
 
   it('verifies with its PCRs required by the policy', () => {
-    const pcrs = 'pcr0' in fixture ? { 0: fixture.pcr0, 1: [ZERO, fixture.pcr1], 2: fixture.pcr2.toUpperCase() } : { 0: ZERO };
+    const pcrs: AttestationPolicy['pcrs'] = 'pcr0' in fixture ? { 0: fixture.pcr0, 1: [ZERO, fixture.pcr1], 2: fixture.pcr2.toUpperCase() } : { 0: ZERO };
     expect(() => verifyAttestation(bytes, { root: awsNitroRoot(), at: fixture.timestamp, policy: { ...policy, pcrs } })).not.toThrow();
   });
 
