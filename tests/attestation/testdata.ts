@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** `../shared/testdata` beside the repository, as in CI. */
-export const TESTDATA = join(__dirname, '..', '..', '..', 'shared', 'testdata');
+/** The shared test data, copied into tests/fixtures (see its README for where it came from). */
+export const TESTDATA = join(__dirname, '..', 'fixtures');
 
 export const readTestdata = (...parts: string[]) => readFileSync(join(TESTDATA, ...parts));
 
