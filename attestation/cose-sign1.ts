@@ -22,6 +22,10 @@ export interface CoseSign1 {
  * attestation) and a byte-string signature.
  */
 export function decodeSign1(bytes: Uint8Array): CoseSign1 {
+  // cbor-x drops the self-describe tag (55799) without a trace, so look for it in the bytes.
+  if (bytes[0] === 0xd9 && bytes[1] === 0xd9 && bytes[2] === 0xf7) {
+    throw new AttestationError('BAD_TAG', 'The message is tagged 55799; a COSE_Sign1 message is untagged or tagged 18.');
+  }
   let item = decodeCbor(bytes, 'COSE_Sign1 message');
   if (item instanceof Tag) {
     if (item.tag !== COSE_SIGN1_TAG) {

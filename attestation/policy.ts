@@ -81,7 +81,7 @@ function checkUserData(check: NonNullable<AttestationPolicy['userData']>, userDa
     accepted = check(userData);
   } catch (e) {
     if (e instanceof AttestationError) throw e;
-    throw new AttestationError('USER_DATA_MISMATCH', `The document's user_data was refused: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+    throw new AttestationError('USER_DATA_MISMATCH', `The document's user_data was refused: ${(e as Error)?.message ?? String(e)}.`, { cause: e });
   }
   if (accepted === false) throw new AttestationError('USER_DATA_MISMATCH', "The document's user_data is not what this client expects.");
 }

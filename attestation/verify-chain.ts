@@ -35,7 +35,13 @@ export function verifyChain(root: TrustedRoot, cabundle: readonly Uint8Array[], 
   const key = chainKey(root, cabundle, leafDer);
   let chain = verifiedChains.get(key);
   if (!chain) {
-    chain = verifyStructure(root, cabundle, leafDer);
+    try {
+      chain = verifyStructure(root, cabundle, leafDer);
+    } catch (e) {
+      // OpenSSL reports a corrupt key or signature inside a parsed certificate by throwing.
+      if (e instanceof AttestationError) throw e;
+      throw chainError('a certificate in it is corrupt', e);
+    }
     if (verifiedChains.size >= MAX_CACHED_CHAINS) verifiedChains.delete(verifiedChains.keys().next().value!);
     verifiedChains.set(key, chain);
   }
