@@ -1,0 +1,11 @@
+{
+  # Native addons, built by scripts/build-addons.js on Linux only (npm's install step).
+  # Each target becomes build/Release/<target_name>.node.
+  "targets": [
+    {
+      "target_name": "cloister_nsm",
+      "sources": ["attestation/nsm/native/nsm.c"],
+      "cflags": ["-Wall", "-Wextra", "-std=gnu11"]
+    }
+  ]
+}
