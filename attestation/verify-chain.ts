@@ -1,7 +1,7 @@
 import { X509Certificate, createHash } from 'node:crypto';
+import { type ChainExtensions, readChainExtensions } from './certificate-extensions';
 import { AttestationError } from './errors';
 import type { TrustedRoot } from './roots';
-import { x509 } from './x509';
 
 /** One certificate of a verified chain, for reports. */
 export interface ChainLink {
@@ -73,15 +73,15 @@ function verifyStructure(root: TrustedRoot, cabundle: readonly Uint8Array[], lea
     if (cert.publicKey.asymmetricKeyType !== 'ec' || details?.namedCurve !== 'secp384r1') {
       throw chainError(`"${name}" does not have an ECDSA P-384 key`);
     }
-    const { ca, pathLength, usages } = extensionsOf(ders[i]!, name);
+    const { ca, pathLength, keyUsage } = extensionsOf(ders[i]!, name);
     if (isLeaf) {
       if (ca) throw chainError(`the leaf "${name}" is a CA certificate, not an end entity`);
-      if (usages !== undefined && !(usages & x509.KeyUsageFlags.digitalSignature)) {
+      if (keyUsage && !keyUsage.digitalSignature) {
         throw chainError(`the leaf "${name}" is not allowed to make digital signatures`);
       }
     } else {
       if (!ca) throw chainError(`"${name}" is not a CA certificate, yet it issues the next one`);
-      if (usages !== undefined && !(usages & x509.KeyUsageFlags.keyCertSign)) {
+      if (keyUsage && !keyUsage.keyCertSign) {
         throw chainError(`"${name}" is not allowed to sign certificates`);
       }
       const casBelow = certs.length - 2 - i;
@@ -107,15 +107,9 @@ function parse(der: Uint8Array, what: string): X509Certificate {
   }
 }
 
-function extensionsOf(der: Uint8Array, name: string): { ca: boolean; pathLength?: number; usages?: number } {
+function extensionsOf(der: Uint8Array, name: string): ChainExtensions {
   try {
-    const cert = new x509.X509Certificate(der);
-    const constraints = cert.getExtension(x509.BasicConstraintsExtension);
-    return {
-      ca: constraints?.ca ?? false,
-      pathLength: constraints?.pathLength,
-      usages: cert.getExtension(x509.KeyUsagesExtension)?.usages,
-    };
+    return readChainExtensions(der);
   } catch (e) {
     throw chainError(`the extensions of "${name}" cannot be read`, e);
   }
