@@ -4,11 +4,12 @@ import * as path from 'node:path';
 import { DevNsm } from '../../../attestation/dev';
 import { x509 } from '../../../attestation/x509';
 import { chainOf, DAY, decodeDocument, HOUR, manualClock, tempDirs } from './support';
+import { TESTDATA } from '../testdata';
 
 const dirs = tempDirs();
 afterAll(dirs.cleanup);
 
-const REAL_DOCUMENT = path.join(__dirname, '../../../../shared/testdata/nitro/prod-2026-02-02-indefinite-map.cose');
+const REAL_DOCUMENT = path.join(TESTDATA, 'nitro', 'prod-2026-02-02-indefinite-map.cose');
 
 /** The certificates of a document, root first, leaf last. */
 function certificatesOf(document: Uint8Array): Buffer[] {
