@@ -5,6 +5,7 @@ import { DeviceNsm } from '../../../attestation/nsm/device-nsm';
 import { loadNsmAddon, nsmAddonPath, openNsmDevice, type NsmAddon } from '../../../attestation/nsm/native/addon';
 import { NsmError } from '../../../attestation/nsm/nsm';
 import { encodeRequest } from '../../../attestation/nsm/protocol';
+import { rejects } from './expect-nsm-error';
 
 /** The real /dev/nsm exists only inside a Nitro Enclave. */
 const hasDevice = fs.existsSync('/dev/nsm');
@@ -12,18 +13,6 @@ const linux = process.platform === 'linux';
 const GET_RANDOM = encodeRequest({ type: 'GetRandom' });
 /** A descriptor number nothing in this process has open. */
 const UNUSED_FD = 987654;
-
-async function rejects(promise: Promise<unknown>, code: string): Promise<NsmError> {
-  let caught: unknown;
-  try {
-    await promise;
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(NsmError);
-  expect((caught as NsmError).code).toBe(code);
-  return caught as NsmError;
-}
 
 function thrown(f: () => unknown): Error & { errno?: number; syscall?: string } {
   try {

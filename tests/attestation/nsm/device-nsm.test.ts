@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { DeviceNsm, type NsmTransport } from '../../../attestation/nsm/device-nsm';
 import { NsmError, type Nsm } from '../../../attestation/nsm/nsm';
+import { rejects } from './expect-nsm-error';
 
 const encoder = new Encoder({ useRecords: false, variableMapSize: true, tagUint8Array: false } as ConstructorParameters<
   typeof Encoder
@@ -74,18 +75,6 @@ class FakeNsmDevice {
         return { Error: 'InvalidOperation' };
     }
   }
-}
-
-async function rejects(promise: Promise<unknown>, code: string): Promise<NsmError> {
-  let caught: unknown;
-  try {
-    await promise;
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(NsmError);
-  expect((caught as NsmError).code).toBe(code);
-  return caught as NsmError;
 }
 
 describe('DeviceNsm over an injected transport', () => {

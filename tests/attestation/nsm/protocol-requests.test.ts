@@ -1,27 +1,14 @@
 import { Decoder } from 'cbor-x';
-import { NsmError } from '../../../attestation/nsm/nsm';
 import {
   encodeRequest,
   NSM_FIELD_MAX,
   NSM_REQUEST_MAX,
   type NsmRequest,
 } from '../../../attestation/nsm/protocol';
+import { refuses } from './expect-nsm-error';
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 const u8 = (...values: number[]) => new Uint8Array(values);
-
-/** Expects `f` to throw an NsmError with this code (and nothing else). */
-function refuses(f: () => unknown, code: string): NsmError {
-  let caught: unknown;
-  try {
-    f();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(NsmError);
-  expect((caught as NsmError).code).toBe(code);
-  return caught as NsmError;
-}
 
 describe('NSM request encodings are byte for byte the known ones (platform-facts.md)', () => {
   const known: Array<[string, NsmRequest, string]> = [

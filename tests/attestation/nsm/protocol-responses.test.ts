@@ -2,6 +2,7 @@ import { Encoder } from 'cbor-x';
 import fc from 'fast-check';
 import { NsmError } from '../../../attestation/nsm/nsm';
 import { decodeResponse, NSM_ERROR_NAMES, type NsmRequestType } from '../../../attestation/nsm/protocol';
+import { refuses } from './expect-nsm-error';
 
 const encoder = new Encoder({ useRecords: false, variableMapSize: true, tagUint8Array: false } as ConstructorParameters<
   typeof Encoder
@@ -14,19 +15,6 @@ const bytes = (n: number, fill = 0xab) => Buffer.alloc(n, fill);
 const withoutKey = (object: object, key: string) => Object.fromEntries(Object.entries(object).filter(([k]) => k !== key));
 
 const TYPES: NsmRequestType[] = ['DescribeNSM', 'GetRandom', 'DescribePCR', 'ExtendPCR', 'LockPCR', 'LockPCRs', 'Attestation'];
-
-/** Runs `f`, expecting an NsmError with this code; returns it. */
-function refuses(f: () => unknown, code: string): NsmError {
-  let caught: unknown;
-  try {
-    f();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(NsmError);
-  expect((caught as NsmError).code).toBe(code);
-  return caught as NsmError;
-}
 
 /** A well-formed answer to each request type. */
 const GOOD: Record<NsmRequestType, unknown> = {
