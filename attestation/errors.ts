@@ -1,3 +1,5 @@
+import { CodedError } from './coded-error';
+
 /**
  * Why an attestation document was refused. Codes are stable: clients, the CLI's `--json` output
  * and logs match on them, so add new ones rather than renaming.
@@ -35,13 +37,4 @@ export type AttestationErrorCode =
   | 'BAD_POLICY';
 
 /** A refusal to trust an attestation document: a stable code and a sentence a person can act on. */
-export class AttestationError extends Error {
-  constructor(
-    readonly code: AttestationErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'AttestationError';
-  }
-}
+export class AttestationError extends CodedError<AttestationErrorCode> {}

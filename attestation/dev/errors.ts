@@ -1,3 +1,5 @@
+import { CodedError } from '../coded-error';
+
 /**
  * Why the persistent development root cannot be used. The root is what developers pin, so any
  * doubt about it stops the development NSM rather than quietly minting a different one.
@@ -13,13 +15,4 @@ export type DevPkiErrorCode =
   | 'ROOT_EXPIRED';
 
 /** A refusal to use the persistent development root: a stable code and what to do about it. */
-export class DevPkiError extends Error {
-  constructor(
-    readonly code: DevPkiErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'DevPkiError';
-  }
-}
+export class DevPkiError extends CodedError<DevPkiErrorCode> {}

@@ -1,3 +1,5 @@
+import { CodedError } from '../coded-error';
+
 /**
  * Why a KMS call for the enclave, or the opening of its reply, failed. Codes are stable: callers
  * and logs match on them, so add new ones rather than renaming. Messages never carry a key, a
@@ -24,17 +26,12 @@ export type KmsErrorCode =
   | 'BAD_KMS_RESPONSE';
 
 /** A failure of KMS-with-attestation: a stable code and a sentence a person can act on. */
-export class KmsError extends Error {
+export class KmsError extends CodedError<KmsErrorCode> {
   /** For `KMS_REQUEST_FAILED`: the SDK error's name (e.g. `AccessDeniedException`, `ThrottlingException`). */
   readonly awsErrorName?: string;
 
-  constructor(
-    readonly code: KmsErrorCode,
-    message: string,
-    options?: { cause?: unknown; awsErrorName?: string },
-  ) {
-    super(message, options);
-    this.name = 'KmsError';
+  constructor(code: KmsErrorCode, message: string, options?: { cause?: unknown; awsErrorName?: string }) {
+    super(code, message, options);
     if (options?.awsErrorName !== undefined) this.awsErrorName = options.awsErrorName;
   }
 }

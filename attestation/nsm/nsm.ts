@@ -1,3 +1,5 @@
+import { CodedError } from '../coded-error';
+
 /**
  * The Nitro Secure Module operations an enclave uses. Two drivers implement it with the same
  * behaviour: the real device (`/dev/nsm`, through a native addon) and the development NSM (local
@@ -37,13 +39,4 @@ export type NsmErrorCode =
   | 'DEVICE_ERROR';
 
 /** A refusal or failure from an NSM driver, with the NSM's error name as code. */
-export class NsmError extends Error {
-  constructor(
-    readonly code: NsmErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'NsmError';
-  }
-}
+export class NsmError extends CodedError<NsmErrorCode> {}
