@@ -73,6 +73,12 @@ export const RuntimeConfigSchema = z
           name: Name,
           role: Role,
           pcrs: z.record(PcrIndex, Pcr).refine((p) => Object.keys(p).length > 0, 'name at least one PCR'),
+          root: z
+            .string()
+            .max(16_384)
+            .refine((r) => r === 'aws' || r.includes('-----BEGIN CERTIFICATE-----'), 'expected "aws" or a PEM certificate')
+            .optional()
+            .describe('The root its attestation must chain to: "aws" (default) or a PEM certificate, e.g. the development root.'),
         }),
       )
       .max(1_000)
