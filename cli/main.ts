@@ -1,4 +1,9 @@
 import { Command, CommanderError } from 'commander';
+import { registerAttest } from './attest';
+import { registerCall } from './call';
+import { registerConfigDigest } from './config-digest';
+import { registerDev } from './dev';
+import { registerKeygen } from './keygen';
 import { UsageError } from './usage-error';
 import { registerVerify } from './verify';
 
@@ -9,18 +14,24 @@ export interface CliIo {
 }
 
 /**
- * Runs `cloister` with `argv` (without the node and script names) and returns the exit status:
+ * Runs `cloister` with `argv` (without the node and script names) and resolves to the exit status:
  * 0 verified or succeeded, 1 refused, 2 usage or I/O error.
  */
-export function runCli(argv: string[], io: CliIo): number {
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
   let status = 0;
+  const exit = (code: number) => (status = code);
   const program = new Command('cloister')
     .description('Verify and talk to Cloister enclaves.')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
-  registerVerify(program, io, (code) => (status = code));
+  registerKeygen(program, io, exit);
+  registerAttest(program, io, exit);
+  registerCall(program, io, exit);
+  registerVerify(program, io, exit);
+  registerConfigDigest(program, io, exit);
+  registerDev(program, io, exit);
   try {
-    program.parse(argv, { from: 'user' });
+    await program.parseAsync(argv, { from: 'user' });
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     if (e instanceof UsageError) {

@@ -64,10 +64,10 @@ describe('development documents under the one verifier', () => {
   it('verify with cloister verify --root <dev root PEM>, and are refused with the default AWS root', async () => {
     const file = join(dir, 'doc.cose');
     writeFileSync(file, await nsm.attestation({}));
-    const dev = cloister('verify', file, '--root', nsm.pki.rootCertificatePath, '--pcr', `0=${PCR0}`, '--json');
+    const dev = await cloister('verify', file, '--root', nsm.pki.rootCertificatePath, '--pcr', `0=${PCR0}`, '--json');
     expect(dev.status).toBe(0);
     expect(JSON.parse(dev.stdout).valid).toBe(true);
-    const aws = cloister('verify', file, '--json');
+    const aws = await cloister('verify', file, '--json');
     expect(aws.status).toBe(1);
     expect(JSON.parse(aws.stdout).code).toBe('BAD_CHAIN');
   });

@@ -1,9 +1,9 @@
 import { runCli } from '../../cli/main';
 
-/** Runs `cloister …` in-process and returns its exit status and output. */
-export function cloister(...argv: string[]): { status: number; stdout: string; stderr: string } {
+/** Runs `cloister …` in-process and resolves to its exit status and output. */
+export async function cloister(...argv: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const status = runCli(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
+  const status = await runCli(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
   return { status, stdout, stderr };
 }

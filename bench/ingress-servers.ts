@@ -1,0 +1,68 @@
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createApp } from '../apps';
+import { DevNsm } from '../attestation/dev';
+import { configDigest } from '../attestation/config-digest';
+import { startBridge } from '../proxy/bridge';
+import { startIngress } from '../proxy/ingress';
+import { generateTlsIdentity } from '../proxy/ingress/tls-identity';
+import { formatAddress, parseAddress } from '../proxy/transport/address';
+
+/**
+ * One server process of bench/ingress.ts, started as `node ingress-servers.js <role> <args>` so
+ * that app, ingress and bridge each run in their own process, as they do in an enclave:
+ *   app <listen-address> <config-json>
+ *   ingress <listen-address> <app-address> <config-json> <dev-nsm-dir>
+ *   bridge <listen-address> <target-address>
+ * Prints {"address": "..."} once listening; SIGTERM stops it.
+ */
+async function main(): Promise<void> {
+  const [role, ...args] = process.argv.slice(2);
+  const silent = () => {};
+  if (role === 'app') {
+    const listen = parseAddress(args[0]!);
+    const server = createServer(createApp(JSON.parse(args[1]!), { log: silent }));
+    server.keepAliveTimeout = 60_000;
+    await new Promise<void>((resolve) =>
+      listen.kind === 'unix' ? server.listen(listen.path, resolve) : server.listen(listen.kind === 'tcp' ? listen.port : 0, '127.0.0.1', resolve),
+    );
+    const port = (server.address() as { port?: number }).port;
+    ready(listen.kind === 'tcp' ? `tcp:127.0.0.1:${port}` : args[0]!);
+  } else if (role === 'ingress') {
+    const document = JSON.parse(args[2]!);
+    const nsm = await DevNsm.open({ dir: args[3]! });
+    const tls = await generateTlsIdentity();
+    const ingress = await startIngress({
+      listen: parseAddress(args[0]!),
+      app: parseAddress(args[1]!),
+      tls,
+      nsm,
+      binding: { configDigest: configDigest(document), instanceId: Buffer.from(await nsm.getRandom()).subarray(0, 16) },
+      configJson: JSON.stringify(document),
+      users: document.users,
+      enclaves: [],
+      limits: { attestationsPerMinute: 100_000 },
+    });
+    ready(formatAddress(ingress.address));
+  } else if (role === 'bridge') {
+    const bridge = await startBridge({ listen: parseAddress(args[0]!), target: parseAddress(args[1]!) });
+    ready(formatAddress(bridge.address));
+  } else {
+    throw new Error(`unknown role ${role}`);
+  }
+  process.on('SIGTERM', () => process.exit(0));
+}
+
+const ready = (address: string) => process.stdout.write(`${JSON.stringify({ address })}\n`);
+
+/** A scratch directory for sockets and the development NSM of one bench run. */
+export const scratch = () => mkdtempSync(join(tmpdir(), 'cloister-bench-'));
+
+if (require.main === module) {
+  main().catch((e) => {
+    process.stderr.write(`${(e as Error).stack ?? e}\n`);
+    process.exit(1);
+  });
+}

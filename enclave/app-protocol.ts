@@ -1,0 +1,27 @@
+import type { Address } from '../proxy/transport/address';
+
+/**
+ * The IPC messages between the supervisor and its app child. The configuration travels over IPC
+ * rather than as a file path so that the app runs exactly the document whose digest is in PCR16:
+ * nothing on disk can change between measurement and use.
+ */
+export type ToAppChild = {
+  type: 'start';
+  /** The validated configuration document, as measured. */
+  config: unknown;
+  /** Where to listen: a unix socket in a private directory, or a loopback TCP address. */
+  listen: Address;
+};
+
+export type FromAppChild =
+  /** The app accepts connections at `address` (the actual port when asked for port 0). */
+  | { type: 'ready'; address: Address }
+  /** The app could not start (e.g. its address is taken); it exits next and is restarted with backoff. */
+  | { type: 'failed'; message: string };
+
+/** Narrows an IPC message from the child; anything else is ignored by the supervisor. */
+export function isFromAppChild(message: unknown): message is FromAppChild {
+  if (message === null || typeof message !== 'object') return false;
+  const { type } = message as { type?: unknown };
+  return type === 'ready' || type === 'failed';
+}

@@ -1,0 +1,102 @@
+import { rmSync } from 'node:fs';
+import canonicalize from 'canonicalize';
+import type { Logger } from '../apps/log';
+import type { Nsm } from '../attestation/nsm/nsm';
+import { startIngress } from '../proxy/ingress';
+import { generateTlsIdentity } from '../proxy/ingress/tls-identity';
+import type { Address } from '../proxy/transport/address';
+import { prepareAppEndpoint } from './app-address';
+import { AppProcess } from './app-process';
+import { loadConfigFile } from './config/load-config';
+import { measureConfig } from './measure-config';
+
+/** What the boot sequence needs; `main.ts` builds it from flags. */
+export interface BootOptions {
+  nsm: Nsm;
+  /** The runtime configuration file. */
+  configPath: string;
+  /** Where the ingress listens. */
+  ingress: Address;
+  /** Where the app listens (default: a socket in a fresh private directory). */
+  app?: Address;
+  log: Logger;
+}
+
+/** A booted enclave: ingress serving, app running under supervision. */
+export interface RunningEnclave {
+  /** Where the ingress listens (with the actual port when asked for port 0). */
+  ingress: Address;
+  /** Where the app listens. */
+  app: Address;
+  /** SHA-384 of the configuration, as bound in every attestation document. */
+  configDigest: Buffer;
+  /** The locked value of PCR16. */
+  pcr16: Buffer;
+  /** The 16 random bytes that identify this boot. */
+  instanceId: Buffer;
+  /**
+   * Stops accepting connections, gives requests in flight up to `graceMs` to finish, stops the
+   * app and removes the sockets this enclave created.
+   */
+  close(graceMs: number): Promise<void>;
+}
+
+const INSTANCE_ID_BYTES = 16;
+
+/**
+ * The boot sequence of DESIGN.md: load and validate the configuration (ConfigError names the bad
+ * field); measure it into PCR16 and lock it; create the TLS key inside the enclave; draw the
+ * instance id from the NSM; start the app as a child process on a private address and wait until
+ * it listens; then open the ingress, which forwards to the app only while it is ready. Nothing
+ * listens for clients before the configuration is measured and the app is up.
+ */
+export async function boot(options: BootOptions): Promise<RunningEnclave> {
+  // Both checks of what the operator gave come first, so a mistake there changes no NSM state.
+  const { config, document, digest } = loadConfigFile(options.configPath);
+  const endpoint = prepareAppEndpoint(options.app);
+  const app = new AppProcess({ config: document, address: endpoint.address, log: options.log });
+  let pcr16: Buffer;
+  let instanceId: Buffer;
+  let ingress: Awaited<ReturnType<typeof startIngress>>;
+  try {
+    pcr16 = await measureConfig(options.nsm, digest);
+    const tls = await generateTlsIdentity();
+    instanceId = Buffer.from(await options.nsm.getRandom()).subarray(0, INSTANCE_ID_BYTES);
+    await app.start();
+    ingress = await startIngress({
+      listen: options.ingress,
+      app: app.address,
+      tls: { keyPem: tls.keyPem, certPem: tls.certPem },
+      nsm: options.nsm,
+      binding: { configDigest: digest, instanceId },
+      // Canonical JSON: the bytes whose SHA-384 is the digest, so a client can check it directly.
+      configJson: canonicalize(document)!,
+      users: config.users,
+      enclaves: config.enclaves ?? [],
+      isAppReady: () => app.ready,
+      log: options.log,
+    });
+  } catch (e) {
+    await app.stop();
+    endpoint.remove();
+    throw e;
+  }
+
+  const listening = ingress.address;
+  return {
+    ingress: listening,
+    app: app.address,
+    configDigest: digest,
+    pcr16,
+    instanceId,
+    async close(graceMs) {
+      let timer: NodeJS.Timeout | undefined;
+      const graceOver = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+      await Promise.race([ingress.close(), graceOver]);
+      clearTimeout(timer);
+      await app.stop();
+      endpoint.remove();
+      if (listening.kind === 'unix') rmSync(listening.path, { force: true });
+    },
+  };
+}

@@ -1,0 +1,95 @@
+import { Command, CommanderError, Option } from 'commander';
+import { type Address, parseAddress } from '../proxy/transport/address';
+import { SupervisorError } from './errors';
+
+/** Everything the supervisor is told at start. */
+export interface SupervisorOptions {
+  /** The runtime configuration file (JSON or YAML). */
+  config: string;
+  /** `device`: the real /dev/nsm; `dev`: the development NSM of local mode. */
+  nsm: 'device' | 'dev';
+  /** Where the development NSM keeps its root (`--nsm dev` only). */
+  devDir: string;
+  /** Development boot measurements of PCRs 0–2, hex (`--nsm dev` only). */
+  pcrs: Record<number, string>;
+  /** Where the ingress listens. */
+  ingress: Address;
+  /** Where the app listens; a private temporary directory when absent. */
+  app?: Address;
+  /** A file to write the ingress address to once ready, so a parent process can find it. */
+  readyFile?: string;
+  /** How long in-flight requests may take to finish after SIGTERM. */
+  graceMs: number;
+}
+
+/** vsock port 5000 on any CID: where the parent's bridge connects inside a Nitro Enclave (DESIGN.md). */
+const ENCLAVE_INGRESS = 'vsock:4294967295:5000';
+
+/** The supervisor's flags; each may also come from an environment variable (a flag wins). */
+function supervisorCommand(): Command {
+  return new Command('node dist/enclave/main.js')
+    .description('The Cloister enclave supervisor: measures the configuration, starts the app and the attested ingress.')
+    .exitOverride()
+    .configureOutput({ writeOut: () => {}, writeErr: () => {} })
+    .addOption(new Option('--config <file>', 'runtime configuration, JSON or YAML').env('CLOISTER_CONFIG').makeOptionMandatory())
+    .addOption(new Option('--nsm <kind>', 'the Nitro Secure Module').choices(['device', 'dev']).default('device').env('CLOISTER_NSM'))
+    .addOption(new Option('--dev-dir <dir>', 'development NSM root directory (--nsm dev)').default('.cloister/dev').env('CLOISTER_DEV_DIR'))
+    .addOption(new Option('--pcr0 <hex>', 'development PCR0 (--nsm dev)').env('CLOISTER_PCR0'))
+    .addOption(new Option('--pcr1 <hex>', 'development PCR1 (--nsm dev)').env('CLOISTER_PCR1'))
+    .addOption(new Option('--pcr2 <hex>', 'development PCR2 (--nsm dev)').env('CLOISTER_PCR2'))
+    .addOption(new Option('--ingress <address>', 'where the ingress listens').default(ENCLAVE_INGRESS).env('CLOISTER_INGRESS'))
+    .addOption(new Option('--app <address>', 'where the app listens: unix:PATH or tcp:127.0.0.1:PORT').env('CLOISTER_APP'))
+    .addOption(new Option('--ready-file <file>', 'write the ingress address here once ready').env('CLOISTER_READY_FILE'))
+    .addOption(new Option('--grace-ms <ms>', 'time in-flight requests get after SIGTERM').default('5000').env('CLOISTER_GRACE_MS'));
+}
+
+/** The usage text, for `--help`. */
+export function supervisorHelp(): string {
+  return supervisorCommand().helpInformation();
+}
+
+/**
+ * Reads the supervisor's flags (`--config` or CLOISTER_CONFIG, …). Throws
+ * `SupervisorError('INVALID_OPTION')` with a message naming the flag.
+ */
+export function parseSupervisorOptions(argv: string[]): SupervisorOptions {
+  const program = supervisorCommand();
+  try {
+    program.parse(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) throw new SupervisorError('INVALID_OPTION', `${e.message.replace(/^error: /, '')} (see --help)`);
+    throw e;
+  }
+
+  const flags = program.opts<Record<string, string | undefined>>();
+  const pcrs: Record<number, string> = {};
+  for (const index of [0, 1, 2]) {
+    const value = flags[`pcr${index}`];
+    if (value === undefined) continue;
+    if (flags.nsm !== 'dev') throw new SupervisorError('INVALID_OPTION', `--pcr${index} sets a development measurement; the device NSM measures the image itself.`);
+    if (!/^[0-9a-fA-F]{96}$/.test(value)) throw new SupervisorError('INVALID_OPTION', `--pcr${index} must be 96 hex digits (SHA-384).`);
+    pcrs[index] = value.toLowerCase();
+  }
+  const graceMs = Number(flags.graceMs);
+  if (!Number.isInteger(graceMs) || graceMs < 0 || graceMs > 600_000) {
+    throw new SupervisorError('INVALID_OPTION', `--grace-ms must be a whole number of milliseconds up to 600000; got "${flags.graceMs}".`);
+  }
+  return {
+    config: flags.config!,
+    nsm: flags.nsm as 'device' | 'dev',
+    devDir: flags.devDir!,
+    pcrs,
+    ingress: address('--ingress', flags.ingress!),
+    app: flags.app === undefined ? undefined : address('--app', flags.app),
+    readyFile: flags.readyFile,
+    graceMs,
+  };
+}
+
+function address(flag: string, text: string): Address {
+  try {
+    return parseAddress(text);
+  } catch (e) {
+    throw new SupervisorError('INVALID_OPTION', `${flag}: ${(e as Error).message}`);
+  }
+}

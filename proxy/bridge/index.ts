@@ -1,0 +1,107 @@
+import { type Socket, connect, createServer } from 'node:net';
+import { type ProxyLogger, jsonLinesLog } from '../log';
+import type { Address } from '../transport/address';
+import { connectTarget } from '../transport/connect';
+import { listenOn } from '../transport/listen';
+
+export interface BridgeOptions {
+  /** Where clients connect (on the parent instance: tcp:0.0.0.0:443). */
+  listen: Address;
+  /** Where each connection is forwarded (on the parent instance: the enclave's vsock ingress). */
+  target: Address;
+  /** Structured log lines (default: JSON lines on stdout); the bridge never sees plaintext anyway. */
+  log?: ProxyLogger;
+}
+
+/** A running bridge. */
+export interface Bridge {
+  /** The address bound (with the actual port when tcp port 0 was asked for). */
+  address: Address;
+  /** Stops accepting and closes both sides of every relayed connection at once: a byte relay has no request boundary to drain to. */
+  close(): Promise<void>;
+}
+
+/** A target that does not accept a connection by then is treated as down and the client is closed. */
+const CONNECT_TIMEOUT_MS = 5_000;
+/**
+ * After one side has closed cleanly, the other side's last bytes still flow out; if it then stays
+ * silent this long without closing its own half, it is dropped rather than kept half-open forever.
+ */
+const LINGER_MS = 30_000;
+
+/**
+ * Relays every accepted connection byte for byte to `target`: the parent instance's tcp:443 ⇄
+ * vsock bridge (locally tcp ⇄ unix or tcp). It never reads what it carries, which is TLS end to
+ * end between the client and the enclave. Each direction keeps backpressure and half-close (one
+ * side's FIN is passed on while the other direction keeps flowing); an error or reset on either
+ * side closes both, and a target that cannot be reached closes the client at once.
+ */
+export async function startBridge(options: BridgeOptions): Promise<Bridge> {
+  const log = options.log ?? jsonLinesLog;
+  const target = connectTarget(options.target); // an unsupported target fails here, not per connection
+  const open = new Set<Socket>();
+
+  const server = createServer({ allowHalfOpen: true }, (client) => {
+    const upstream = connect({ ...target, allowHalfOpen: true });
+    for (const socket of [client, upstream]) {
+      open.add(socket);
+      socket.on('close', () => open.delete(socket));
+    }
+    client.setNoDelay(true);
+
+    upstream.setTimeout(CONNECT_TIMEOUT_MS, () => upstream.destroy(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' })));
+    let connected = false;
+    upstream.once('connect', () => {
+      connected = true;
+      upstream.setTimeout(0);
+      upstream.setNoDelay(true);
+    });
+    upstream.on('error', (e: NodeJS.ErrnoException) => {
+      if (!connected) log({ level: 'warn', event: 'bridge_connect_failed', code: e.code ?? 'UNKNOWN' });
+    });
+    client.on('error', () => {}); // a client reset is an ordinary end here; 'close' tears down the pair
+
+    client.pipe(upstream);
+    upstream.pipe(client);
+    tie(client, upstream);
+    tie(upstream, client);
+  });
+
+  const address = await listenOn(server, options.listen);
+  // After listening, a server error (e.g. out of file descriptors on accept) is logged, not thrown.
+  server.on('error', (e: NodeJS.ErrnoException) => log({ level: 'error', event: 'bridge_error', code: e.code ?? 'UNKNOWN' }));
+  let closing: Promise<void> | undefined;
+  return {
+    address,
+    close: () =>
+      (closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const socket of open) socket.destroy();
+      })),
+  };
+}
+
+/** When `from` closes, `to` follows: at once if `from` was cut off, after its last bytes if `from` ended cleanly. */
+function tie(from: Socket, to: Socket): void {
+  from.on('close', (hadError) => {
+    if (to.destroyed) return;
+    if (hadError || !from.readableEnded) {
+      abort(to);
+      return;
+    }
+    to.end();
+    to.setTimeout(LINGER_MS, () => to.destroy());
+  });
+}
+
+/**
+ * Closes a socket with a reset where the transport has one (TCP), so that the peer sees the
+ * failure as a failure: a plain FIN would read as a clean end of the stream.
+ */
+function abort(socket: Socket): void {
+  try {
+    socket.resetAndDestroy();
+  } catch {
+    socket.destroy(); // unix and vsock sockets have no reset
+  }
+}

@@ -1,0 +1,332 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { type AddressInfo, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { pcr16For } from '../../attestation/config-digest';
+import { AttestedAgent } from '../../client/agent';
+import { attest } from '../../client/attest';
+import { loadIdentity } from '../../client/identity';
+import { loadPolicy } from '../../client/policy';
+import { runCli } from '../../cli/main';
+import { loadConfigFile } from '../../enclave/config/load-config';
+import { developmentPcrs } from '../../enclave/local/measurements';
+import { type TestBuild, buildForTests } from './support/build';
+import { listeningSockets } from './support/listening';
+
+const onLinux = process.platform === 'linux' ? it : it.skip;
+
+/** A `cloister dev` process, run from the test build through `registerDev`. */
+interface DevProcess {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Resolves once the banner is printed; rejects if the process exits first. */
+  started: Promise<void>;
+}
+
+let build: TestBuild;
+let tmp: string;
+const processes: DevProcess[] = [];
+
+function dev(...args: string[]): DevProcess {
+  // What `cloister dev` runs, without depending on cli/main.ts registering it.
+  const runner = `
+    const { Command } = require('commander');
+    const { registerDev } = require(${JSON.stringify(join(build.dir, 'cli', 'dev.js'))});
+    const io = { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) };
+    let status = 0;
+    const program = new Command('cloister').exitOverride();
+    registerDev(program, io, (code) => (status = code));
+    program.parseAsync(process.argv.slice(1), { from: 'user' }).then(
+      () => process.exit(status),
+      (e) => { io.stderr('cloister: ' + e.message + '\\n'); process.exit(e.exitCode ?? 2); },
+    );`;
+  const child = spawn(process.execPath, ['-e', runner, 'dev', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (t: string) => (stdout += t));
+  child.stderr!.setEncoding('utf8').on('data', (t: string) => (stderr += t));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const started = new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', () => stdout.includes('Ctrl-C stops it.') && resolve());
+    void exited.then(({ code }) => reject(new Error(`cloister dev exited (${code}) before it was ready:\n${stderr}`)));
+  });
+  started.catch(() => {});
+  const process_ = { child, stdout: () => stdout, stderr: () => stderr, exited, started };
+  processes.push(process_);
+  return process_;
+}
+
+/** Runs the demo from the test build; resolves with how it ended. */
+function demo(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> & { pid: number | undefined } {
+  const child = spawn(process.execPath, [join(build.dir, 'examples', 'demo.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (t: string) => (stdout += t));
+  child.stderr!.setEncoding('utf8').on('data', (t: string) => (stderr += t));
+  const done = new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.once('exit', (status) => resolve({ status, stdout, stderr })),
+  );
+  return Object.assign(done, { pid: child.pid });
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** The process ids of `pid`'s children (Linux). */
+function childrenOf(pid: number): number[] {
+  return readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+    readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
+  );
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+beforeAll(() => {
+  build = buildForTests();
+  tmp = mkdtempSync(join(tmpdir(), 'cloister-dev-test-'));
+});
+
+afterAll(async () => {
+  for (const { child, exited } of processes) {
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+  build?.remove();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('cloister dev', () => {
+  let dir: string;
+  let port: number;
+  let stack: DevProcess;
+  let url: string;
+
+  beforeAll(async () => {
+    dir = join(tmp, 'dev');
+    port = await freePort();
+    url = `https://127.0.0.1:${port}`;
+    stack = dev('--dir', dir, '--port', String(port), '--quiet');
+    await stack.started;
+  }, 30_000);
+
+  it('prepares the development directory: persistent root, three users, a sample config and a policy for this build', () => {
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(existsSync(join(dir, 'root', 'cert.pem'))).toBe(true);
+    const { config, digest } = loadConfigFile(join(dir, 'config.json'));
+    expect(config.users.map((u) => [u.name, u.role])).toEqual([
+      ['alice', 'member'],
+      ['bob', 'member'],
+      ['carol', 'member'],
+    ]);
+    for (const user of config.users) expect(user.key).toBe(loadIdentity(join(dir, 'users', user.name)).keyDigest);
+    expect(config.apps).toEqual({ millionaire: { role: 'member' }, psi: { role: 'member' }, stats: { role: 'member' } });
+    expect(config.outbound).toEqual([]);
+
+    const pcrs = developmentPcrs(build.dir);
+    expect(JSON.parse(readFileSync(join(dir, 'policy.json'), 'utf8'))).toEqual({
+      root: join('root', 'cert.pem'),
+      pcrs: { 0: [pcrs[0]], 1: [pcrs[1]], 2: [pcrs[2]], 16: [pcr16For(digest).toString('hex')] },
+      config: digest.toString('hex'),
+      maxAgeSeconds: 300,
+      allowDebug: false,
+    });
+  });
+
+  it('prints the URL, the development root, the PCRs, the config digest, the policy and commands to paste', () => {
+    const out = stack.stdout();
+    const { digest } = loadConfigFile(join(dir, 'config.json'));
+    expect(out).toContain(`URL            ${url}`);
+    expect(out).toMatch(/dev root +\S*root\/cert\.pem \(sha256 [0-9a-f]{64}\)/);
+    expect(out).toContain(`PCR0           ${developmentPcrs(build.dir)[0]}`);
+    expect(out).toContain(`PCR16          ${pcr16For(digest).toString('hex')}`);
+    expect(out).toContain(`config digest  ${digest.toString('hex')}`);
+    expect(out).toMatch(/policy +\S*policy\.json/);
+    expect(out).toMatch(new RegExp(`npx cloister call ${url}/hello --identity \\S*users/alice --policy \\S*policy\\.json$`, 'm'));
+    expect(out).toMatch(new RegExp(`npx cloister attest ${url} --policy \\S*policy\\.json$`, 'm'));
+  });
+
+  it('greets alice through bridge and ingress, over a connection attested under the policy (`cloister call`)', async () => {
+    let stdout = '';
+    let stderr = '';
+    const status = await runCli(['call', `${url}/hello`, '--identity', join(dir, 'users', 'alice'), '--policy', join(dir, 'policy.json')], {
+      stdout: (t) => (stdout += t),
+      stderr: (t) => (stderr += t),
+    });
+    expect({ status, stderr }).toEqual({ status: 0, stderr: expect.any(String) });
+    expect(JSON.parse(stdout)).toMatchObject({ name: 'alice', role: 'member' });
+  });
+
+  it('serves any Node HTTPS client through AttestedAgent, each user as themselves', async () => {
+    const policy = loadPolicy(join(dir, 'policy.json'));
+    const server = await attest(url, policy);
+    expect(server.configDigest).toBe(loadConfigFile(join(dir, 'config.json')).digest.toString('hex'));
+    for (const name of ['bob', 'carol']) {
+      const agent = new AttestedAgent({ policy, identity: loadIdentity(join(dir, 'users', name)) });
+      const body = await new Promise<string>((resolve, reject) => {
+        request(`${url}/hello`, { agent }, (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (t: string) => (text += t));
+          res.on('end', () => resolve(text));
+        })
+          .on('error', reject)
+          .end();
+      });
+      agent.destroy();
+      expect(JSON.parse(body)).toMatchObject({ name, role: 'member' });
+    }
+  });
+
+  onLinux('runs the enclave’s layout: a bridge on 127.0.0.1 and a supervisor whose ingress and app are unix sockets', () => {
+    const [first, second] = childrenOf(stack.child.pid!);
+    const listening = [first!, second!].map((pid) => ({ pid, ...listeningSockets(pid) }));
+    const bridge = listening.find((l) => l.tcp.length > 0)!;
+    const supervisor = listening.find((l) => l.tcp.length === 0)!;
+    expect(bridge.tcp).toEqual([{ host: '127.0.0.1', port }]);
+    expect(bridge.unix).toEqual([]);
+    expect(supervisor.unix).toEqual([join(dir, 'run', 'ingress.sock')]);
+    const [app] = childrenOf(supervisor.pid);
+    expect(listeningSockets(app!).tcp).toEqual([]);
+    expect(listeningSockets(app!).unix).toHaveLength(1);
+  });
+
+  it('lets `npm run demo` use the running stack: a millionaire round and a PSI session among the three users', async () => {
+    const { status, stdout, stderr } = await demo('--dir', dir, '--port', String(port));
+    expect({ status, stderr }).toEqual({ status: 0, stderr: '' });
+    expect(stdout).toContain(`Using the local stack already running on ${url}.`);
+    expect(stdout).toContain('Hello, carol! You are calling as member.');
+    expect(stdout).toContain('everyone reads the same answer: the richest is bob');
+    expect(stdout).toContain('everyone reads the same intersection: ada@example.org, margaret@example.org');
+    // The amounts stay with the enclave: the demo prints outcomes, never the inputs.
+    expect(stdout).not.toMatch(/3100000|1250000|2999999/);
+  }, 30_000);
+
+  it('refuses a second stack on the same port, saying so, with status 2', async () => {
+    const second = dev('--dir', dir, '--port', String(port), '--quiet');
+    expect(await second.exited).toEqual({ code: 2, signal: null });
+    expect(second.stderr()).toContain(`127.0.0.1:${port} is in use`);
+    expect(second.stderr()).toContain('--port');
+  });
+
+  it('stops everything on SIGINT and exits 0, freeing the port and removing its sockets', async () => {
+    const pids = childrenOf(stack.child.pid!);
+    stack.child.kill('SIGINT');
+    expect(await stack.exited).toEqual({ code: 0, signal: null });
+    for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
+    expect(existsSync(join(dir, 'run', 'ingress.sock'))).toBe(false);
+    const server = createServer();
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
+    await new Promise((resolve) => server.close(resolve));
+  }, 20_000);
+});
+
+describe('npm run demo', () => {
+  onLinux('starts the local stack when none runs, drives both computations, stops what it started and exits 0', async () => {
+    const port = await freePort();
+    const run = demo('--dir', join(tmp, 'demo'), '--port', String(port));
+    let children: number[] = [];
+    // Whatever it started must be gone once it has exited.
+    const watch = setInterval(() => {
+      if (run.pid !== undefined && isAlive(run.pid)) children = [...new Set([...children, ...childrenOf(run.pid)])];
+    }, 20);
+    const { status, stdout, stderr } = await run;
+    clearInterval(watch);
+    expect({ status, stderr }).toEqual({ status: 0, stderr: '' });
+    expect(stdout).toContain(`Started the local stack on https://127.0.0.1:${port}.`);
+    expect(stdout).toContain('the richest is bob');
+    expect(stdout).toContain('ada@example.org, margaret@example.org');
+    expect(children.length).toBeGreaterThanOrEqual(2);
+    for (const pid of children) await until(() => !isAlive(pid));
+  }, 30_000);
+});
+
+describe('cloister dev refusals', () => {
+  it('exits 2 on a configuration that does not validate, naming the file and the field, and starts nothing', async () => {
+    const dir = join(tmp, 'dev-bad-config');
+    mkdirSync(dir, { mode: 0o700 });
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ users: [], apps: { millionaire: { role: 'member', extra: 1 } } }));
+    const stack = dev('--dir', dir, '--port', String(await freePort()), '--quiet');
+    expect(await stack.exited).toEqual({ code: 2, signal: null });
+    expect(stack.stderr()).toMatch(/dev-bad-config\/config\.json: Invalid Cloister configuration: apps\.millionaire/);
+    expect(existsSync(join(dir, 'run'))).toBe(false);
+  });
+
+  it('exits 2 on a port that is not one', async () => {
+    const stack = dev('--dir', join(tmp, 'dev-bad-port'), '--port', '99999');
+    expect(await stack.exited).toEqual({ code: 2, signal: null });
+    expect(stack.stderr()).toContain('--port 99999 is not a TCP port');
+  });
+});
+
+describe('cloister dev when part of the stack dies', () => {
+  onLinux('says which process exited, stops the rest and exits 1', async () => {
+    const dir = join(tmp, 'dev-dies');
+    const port = await freePort();
+    const stack = dev('--dir', dir, '--port', String(port), '--quiet');
+    await stack.started;
+    const children = childrenOf(stack.child.pid!);
+    const bridge = children.find((pid) => listeningSockets(pid).tcp.length > 0)!;
+    const supervisor = children.find((pid) => pid !== bridge)!;
+    process.kill(bridge, 'SIGKILL');
+    expect(await stack.exited).toEqual({ code: 1, signal: null });
+    expect(stack.stderr()).toMatch(/The bridge exited \(SIGKILL\)/);
+    expect(() => process.kill(supervisor, 0)).toThrow();
+  }, 30_000);
+
+  onLinux('leaves nothing running when it is killed outright (SIGKILL)', async () => {
+    const port = await freePort();
+    const stack = dev('--dir', join(tmp, 'dev-killed'), '--port', String(port), '--quiet');
+    await stack.started;
+    const children = childrenOf(stack.child.pid!);
+    const grandchildren = children.flatMap(childrenOf);
+    const [appSocket] = listeningSockets(grandchildren[0]!).unix;
+    stack.child.kill('SIGKILL');
+    await stack.exited;
+    for (const pid of [...children, ...grandchildren]) await until(() => !isAlive(pid));
+    // The supervisor shut down cleanly rather than die with its parent: its sockets are gone.
+    expect(existsSync(dirname(appSocket!))).toBe(false);
+    expect(existsSync(join(tmp, 'dev-killed', 'run', 'ingress.sock'))).toBe(false);
+    const server = createServer();
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
+    await new Promise((resolve) => server.close(resolve));
+  }, 30_000);
+
+  it('keeps a configuration it did not write, and warns about sample users it does not list', async () => {
+    const dir = join(tmp, 'dev-edited');
+    mkdirSync(dir, { mode: 0o700 });
+    const mine = { users: [{ name: 'dave', role: 'member', key: `sha256:${'ab'.repeat(32)}` }] };
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(mine));
+    const stack = dev('--dir', dir, '--port', String(await freePort()), '--quiet');
+    await stack.started;
+    for (const name of ['alice', 'bob', 'carol']) expect(stack.stderr()).toMatch(new RegExp(`warning: ${name}'s key .* is not in .*config\\.json`));
+    expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'))).toEqual(mine);
+    stack.child.kill('SIGTERM');
+    expect(await stack.exited).toEqual({ code: 0, signal: null });
+  }, 30_000);
+});
