@@ -44,10 +44,12 @@ async function main(): Promise<void> {
       users: document.users,
       enclaves: [],
       limits: { attestationsPerMinute: 100_000 },
+      // Like the app in (a), which logs nothing: the comparison is of the request path alone.
+      log: silent,
     });
     ready(formatAddress(ingress.address));
   } else if (role === 'bridge') {
-    const bridge = await startBridge({ listen: parseAddress(args[0]!), target: parseAddress(args[1]!) });
+    const bridge = await startBridge({ listen: parseAddress(args[0]!), target: parseAddress(args[1]!), log: silent });
     ready(formatAddress(bridge.address));
   } else {
     throw new Error(`unknown role ${role}`);

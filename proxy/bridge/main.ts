@@ -1,3 +1,7 @@
+/**
+ * `node dist/proxy/bridge/main.js --listen ADDRESS --target ADDRESS`: the bridge as a process of
+ * its own (on the parent instance, tcp:443 to the enclave's vsock ingress), stopped by SIGTERM.
+ */
 import { jsonLinesLog } from '../log';
 import { type Address, formatAddress, parseAddress } from '../transport/address';
 import { startBridge } from './index';
@@ -32,13 +36,13 @@ async function main(): Promise<void> {
   try {
     args = parseArgs(process.argv.slice(2));
   } catch (e) {
-    return exit(2, `cloister bridge: ${(e as Error).message}\n${USAGE}`);
+    return fail(`cloister bridge: ${(e as Error).message}\n${USAGE}`);
   }
   let bridge;
   try {
     bridge = await startBridge({ ...args, log: jsonLinesLog });
   } catch (e) {
-    return exit(2, `cloister bridge: cannot listen on ${formatAddress(args.listen)}: ${(e as Error).message}\n`);
+    return fail(`cloister bridge: cannot listen on ${formatAddress(args.listen)}: ${(e as Error).message}\n`);
   }
   jsonLinesLog({ level: 'info', event: 'bridge_listening', listen: formatAddress(bridge.address), target: formatAddress(args.target) });
   const stop = () => void bridge.close().then(() => process.exit(0));
@@ -46,9 +50,10 @@ async function main(): Promise<void> {
   process.once('SIGINT', stop);
 }
 
-function exit(code: number, message: string): void {
+/** Usage and I/O errors exit 2, as every Cloister command does; nothing else keeps the process alive by then. */
+function fail(message: string): void {
   process.stderr.write(message);
-  process.exitCode = code;
+  process.exitCode = 2;
 }
 
 if (require.main === module) void main();

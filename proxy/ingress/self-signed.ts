@@ -33,7 +33,7 @@ export function selfSign(key: P256Key, options: { commonName: string; validityMs
   const extensions = options.extensions ?? [];
   const tbs = der(
     DER_TAG.sequence,
-    der(DER_TAG.explicit0, derUnsigned(Buffer.from([2]))), // v3
+    der(DER_TAG.explicit0, derUnsigned(Buffer.from([2]))), // version 3, the first with extensions
     derUnsigned(serial),
     ECDSA_WITH_SHA256,
     name,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { AttestationError, rootFromPem, verifyAttestation } from '../../attestation';
+import { AttestationError, awsNitroRoot, rootFromPem, verifyAttestation } from '../../attestation';
 import { decodeIngressBinding, requireConfigDigest } from '../../attestation/ingress-binding';
 import { PCRS, type Stack, request, startStack } from './harness';
 
@@ -39,7 +39,6 @@ describe('GET /.well-known/cloister/attestation', () => {
 
   it('is not accepted under the AWS root: it is a development document', async () => {
     const res = await request(stack.port, { path: ATTESTATION });
-    const { awsNitroRoot } = await import('../../attestation');
     expect(() => verifyAttestation(res.body, { root: awsNitroRoot(), at: Date.now() })).toThrow(AttestationError);
   });
 
