@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pcr16For } from '../../attestation/config-digest';
 import { AttestedAgent } from '../../client/agent';
-import { attest } from '../../client/attest';
+import { attest, checkAttestation } from '../../client/attest';
+import { fetchAttestation } from '../../client/fetch-attestation';
 import { loadIdentity } from '../../client/identity';
 import { loadPolicy } from '../../client/policy';
 import { runCli } from '../../cli/main';
@@ -201,6 +202,103 @@ describe('cloister dev', () => {
       agent.destroy();
       expect(JSON.parse(body)).toMatchObject({ name, role: 'member' });
     }
+  });
+
+  describe('clients refuse the stack, before sending a request body, when it is not what their policy pins', () => {
+    /** POSTs a round through AttestedAgent as alice; resolves with the error, or undefined when the request went through. */
+    function postRound(target: string, policy: ReturnType<typeof loadPolicy>, id: string): Promise<Error | undefined> {
+      const agent = new AttestedAgent({ policy, identity: loadIdentity(join(dir, 'users', 'alice')) });
+      return new Promise<Error | undefined>((resolve) => {
+        const req = request(`${target}/millionaire/rounds`, { agent, method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+          res.resume().on('end', () => resolve(undefined));
+        });
+        req.on('error', resolve);
+        req.end(JSON.stringify({ id, participants: ['alice', 'bob'] }));
+      }).finally(() => agent.destroy());
+    }
+
+    /** Whether the app ever saw the round: asked through a correctly attested connection. */
+    async function roundExists(id: string): Promise<boolean> {
+      const agent = new AttestedAgent({ policy: loadPolicy(join(dir, 'policy.json')), identity: loadIdentity(join(dir, 'users', 'alice')) });
+      const status = await new Promise<number>((resolve, reject) => {
+        request(`${url}/millionaire/rounds/${id}/result`, { agent }, (res) => resolve(res.resume().statusCode!))
+          .on('error', reject)
+          .end();
+      });
+      agent.destroy();
+      return status !== 404;
+    }
+
+    function policyWith(change: Record<string, unknown>): ReturnType<typeof loadPolicy> {
+      const file = join(dir, `policy-${Object.keys(change).join('-')}.json`);
+      writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(join(dir, 'policy.json'), 'utf8')), ...change }));
+      return loadPolicy(file);
+    }
+
+    it('sends the body to the stack its policy pins (the control case)', async () => {
+      expect(await postRound(url, loadPolicy(join(dir, 'policy.json')), 'control-round')).toBeUndefined();
+      expect(await roundExists('control-round')).toBe(true);
+    });
+
+    it.each([
+      ['another PCR0 (other code)', { pcrs: { 0: ['ab'.repeat(48)] } }, 'PCR_MISMATCH'],
+      ['another config digest', { config: 'cd'.repeat(48) }, 'USER_DATA_MISMATCH'],
+      ['the AWS root', { root: 'aws' }, 'BAD_CHAIN'],
+    ])('refuses %s', async (_what, change, code) => {
+      const id = `refused-${code.toLowerCase()}`;
+      const error = await postRound(url, policyWith(change), id);
+      expect(error).toMatchObject({ code });
+      expect(await roundExists(id)).toBe(false);
+    });
+
+    it('refuses a replayed document: one the stack made for an earlier nonce (NONCE_MISMATCH)', async () => {
+      const policy = loadPolicy(join(dir, 'policy.json'));
+      const earlier = await fetchAttestation(url);
+      expect(() => checkAttestation(earlier, policy)).not.toThrow();
+      const now = await fetchAttestation(url);
+      expect(() => checkAttestation({ ...earlier, nonce: now.nonce }, policy)).toThrow(expect.objectContaining({ code: 'NONCE_MISMATCH' }));
+    });
+
+    it('refuses a stale document: one the stack made longer ago than maxAgeSeconds (STALE)', async () => {
+      const policy = loadPolicy(join(dir, 'policy.json'));
+      const fetched = await fetchAttestation(url);
+      const later = Date.now() + policy.maxAgeMs + 61_000;
+      const realNow = Date.now;
+      Date.now = () => later;
+      try {
+        expect(() => checkAttestation(fetched, policy)).toThrow(expect.objectContaining({ code: 'STALE' }));
+      } finally {
+        Date.now = realNow;
+      }
+    });
+
+    it('refuses a man in the middle presenting its own TLS key, which relays to the real stack: PUBLIC_KEY_MISMATCH', async () => {
+      const { generateTlsIdentity } = await import('../../proxy/ingress/tls-identity');
+      const { createServer: createHttpsServer, request: relay } = await import('node:https');
+      const tls = await generateTlsIdentity('mitm');
+      const seen: string[] = [];
+      const mitm = createHttpsServer({ key: tls.keyPem, cert: tls.certPem }, (req, res) => {
+        seen.push(`${req.method} ${req.url}`);
+        req.pipe(
+          relay(`${url}${req.url}`, { method: req.method, headers: req.headers, rejectUnauthorized: false }, (answer) => {
+            res.writeHead(answer.statusCode!, answer.headers);
+            answer.pipe(res);
+          }),
+        );
+      });
+      await new Promise<void>((resolve) => mitm.listen(0, '127.0.0.1', resolve));
+      const mitmUrl = `https://127.0.0.1:${(mitm.address() as AddressInfo).port}`;
+      try {
+        const error = await postRound(mitmUrl, loadPolicy(join(dir, 'policy.json')), 'refused-mitm');
+        expect(error).toMatchObject({ code: 'PUBLIC_KEY_MISMATCH' });
+        expect(seen.length).toBeGreaterThan(0);
+        for (const line of seen) expect(line).toMatch(/^GET \/\.well-known\/cloister\/attestation\?nonce=[0-9a-f]{64}$/);
+        expect(await roundExists('refused-mitm')).toBe(false);
+      } finally {
+        mitm.closeAllConnections();
+        await new Promise((resolve) => mitm.close(resolve));
+      }
+    });
   });
 
   onLinux('runs the enclave’s layout: a bridge on 127.0.0.1 and a supervisor whose ingress and app are unix sockets', () => {
