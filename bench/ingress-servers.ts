@@ -29,7 +29,7 @@ async function main(): Promise<void> {
       listen.kind === 'unix' ? server.listen(listen.path, resolve) : server.listen(listen.kind === 'tcp' ? listen.port : 0, '127.0.0.1', resolve),
     );
     const port = (server.address() as { port?: number }).port;
-    ready(listen.kind === 'tcp' ? `tcp:127.0.0.1:${port}` : args[0]!);
+    ready(listen.kind === 'tcp' ? `tcp://127.0.0.1:${port}` : args[0]!);
   } else if (role === 'ingress') {
     const document = JSON.parse(args[2]!);
     const nsm = await DevNsm.open({ dir: args[3]! });

@@ -64,10 +64,10 @@ async function main(): Promise<void> {
   const identity = loadIdentity(join(dir, 'alice'));
   const tlsClient = { key: identity.keyPem, cert: identity.certPem, rejectUnauthorized: false };
 
-  const direct = await start('app', 'tcp:127.0.0.1:0', JSON.stringify(config));
-  const app = await start('app', `unix:${join(dir, 'app.sock')}`, JSON.stringify(config));
-  const ingress = await start('ingress', 'tcp:127.0.0.1:0', app, JSON.stringify(config), join(dir, 'nsm'));
-  const bridge = await start('bridge', 'tcp:127.0.0.1:0', ingress);
+  const direct = await start('app', 'tcp://127.0.0.1:0', JSON.stringify(config));
+  const app = await start('app', `unix://${join(dir, 'app.sock')}`, JSON.stringify(config));
+  const ingress = await start('ingress', 'tcp://127.0.0.1:0', app, JSON.stringify(config), join(dir, 'nsm'));
+  const bridge = await start('bridge', 'tcp://127.0.0.1:0', ingress);
   const origin = (address: string, scheme: string) => `${scheme}://${address.replace(/^tcp:/, '')}`;
 
   const cases: [string, string, Pool, Record<string, string>][] = [

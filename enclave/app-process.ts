@@ -27,7 +27,7 @@ const CHILD_ENTRY = join(__dirname, `app-child${extname(__filename)}`);
  * The app as a child process of the supervisor. `ready` is true only while a child has said it
  * listens and has not exited, which is what the ingress asks before forwarding (503 otherwise).
  * A child that exits is replaced after an exponential backoff; a port chosen by the first child
- * (`tcp:127.0.0.1:0`) is kept for its successors, since the ingress knows only one address.
+ * (`tcp://127.0.0.1:0`) is kept for its successors, since the ingress knows only one address.
  */
 export class AppProcess {
   private readonly backoff = new Backoff();

@@ -23,7 +23,7 @@ export interface SupervisorOptions {
 }
 
 /** vsock port 5000 on any CID: where the parent's bridge connects inside a Nitro Enclave (DESIGN.md). */
-const ENCLAVE_INGRESS = 'vsock:4294967295:5000';
+const ENCLAVE_INGRESS = 'vsock://4294967295:5000';
 
 /** The supervisor's flags; each may also come from an environment variable (a flag wins). */
 function supervisorCommand(): Command {
@@ -38,7 +38,7 @@ function supervisorCommand(): Command {
     .addOption(new Option('--pcr1 <hex>', 'development PCR1 (--nsm dev)').env('CLOISTER_PCR1'))
     .addOption(new Option('--pcr2 <hex>', 'development PCR2 (--nsm dev)').env('CLOISTER_PCR2'))
     .addOption(new Option('--ingress <address>', 'where the ingress listens').default(ENCLAVE_INGRESS).env('CLOISTER_INGRESS'))
-    .addOption(new Option('--app <address>', 'where the app listens: unix:PATH or tcp:127.0.0.1:PORT').env('CLOISTER_APP'))
+    .addOption(new Option('--app <address>', 'where the app listens: unix:///PATH or tcp://127.0.0.1:PORT').env('CLOISTER_APP'))
     .addOption(new Option('--ready-file <file>', 'write the ingress address here once ready').env('CLOISTER_READY_FILE'))
     .addOption(new Option('--grace-ms <ms>', 'time in-flight requests get after SIGTERM').default('5000').env('CLOISTER_GRACE_MS'));
 }

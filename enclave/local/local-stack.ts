@@ -72,7 +72,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const supervisor = startChild(
     'enclave supervisor',
     join(options.codeDir, 'enclave', 'main.js'),
-    ['--config', options.configPath, '--nsm', 'dev', '--dev-dir', options.devDir, ...pcrFlags, '--ingress', `unix:${socket}`, '--ready-file', readyFile],
+    ['--config', options.configPath, '--nsm', 'dev', '--dev-dir', options.devDir, ...pcrFlags, '--ingress', `unix://${socket}`, '--ready-file', readyFile],
     showLogs,
   );
   const children: StackChild[] = [supervisor];
@@ -88,7 +88,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const bridge = startChild(
       'bridge',
       join(options.codeDir, 'proxy', 'bridge', 'main.js'),
-      ['--listen', `tcp:127.0.0.1:${options.port}`, '--target', `unix:${socket}`],
+      ['--listen', `tcp://127.0.0.1:${options.port}`, '--target', `unix://${socket}`],
       showLogs,
       ['--require', EXIT_WITH_PARENT],
     );

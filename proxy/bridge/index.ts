@@ -5,7 +5,7 @@ import { connectTarget } from '../transport/connect';
 import { listenOn } from '../transport/listen';
 
 export interface BridgeOptions {
-  /** Where clients connect (on the parent instance: tcp:0.0.0.0:443). */
+  /** Where clients connect (on the parent instance: tcp://0.0.0.0:443). */
   listen: Address;
   /** Where each connection is forwarded (on the parent instance: the enclave's vsock ingress). */
   target: Address;
@@ -30,7 +30,7 @@ const CONNECT_TIMEOUT_MS = 5_000;
 const LINGER_MS = 30_000;
 
 /**
- * Relays every accepted connection byte for byte to `target`: the parent instance's tcp:443 ⇄
+ * Relays every accepted connection byte for byte to `target`: the parent instance's tcp://…:443 ⇄
  * vsock bridge (locally tcp ⇄ unix or tcp). It never reads what it carries, which is TLS end to
  * end between the client and the enclave. Each direction keeps backpressure and half-close (one
  * side's FIN is passed on while the other direction keeps flowing); an error or reset on either

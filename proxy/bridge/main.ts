@@ -1,14 +1,14 @@
 /**
  * `node dist/proxy/bridge/main.js --listen ADDRESS --target ADDRESS`: the bridge as a process of
- * its own (on the parent instance, tcp:443 to the enclave's vsock ingress), stopped by SIGTERM.
+ * its own (on the parent instance, tcp://…:443 to the enclave's vsock ingress), stopped by SIGTERM.
  */
 import { jsonLinesLog } from '../log';
 import { type Address, formatAddress, parseAddress } from '../transport/address';
 import { startBridge } from './index';
 
 const USAGE = 'usage: node dist/proxy/bridge/main.js --listen ADDRESS --target ADDRESS\n' +
-  '  e.g. --listen tcp:127.0.0.1:8443 --target unix:/run/cloister/ingress.sock\n' +
-  '  addresses: tcp:HOST:PORT, unix:/path (vsock:CID:PORT where supported)\n';
+  '  e.g. --listen tcp://127.0.0.1:8443 --target unix:///run/cloister/ingress.sock\n' +
+  '  addresses: tcp://HOST:PORT, unix:///path, vsock://CID:PORT (where supported)\n';
 
 /** The `--listen` and `--target` addresses from argv (`--name VALUE` or `--name=VALUE`); throws a usage message otherwise. */
 export function parseArgs(argv: readonly string[]): { listen: Address; target: Address } {

@@ -95,7 +95,7 @@ const CIPHERS = [
  *
  * @example
  * const tls = await generateTlsIdentity();
- * const ingress = await startIngress({ listen: parseAddress('tcp:127.0.0.1:0'), app: parseAddress('unix:/run/app.sock'),
+ * const ingress = await startIngress({ listen: parseAddress('tcp://127.0.0.1:0'), app: parseAddress('unix:///run/app.sock'),
  *   tls, nsm, binding: { configDigest, instanceId }, configJson, users: config.users, enclaves: config.enclaves ?? [] });
  */
 export async function startIngress(options: IngressOptions): Promise<Ingress> {

@@ -14,6 +14,6 @@ export function connectTarget(address: Address): ConnectTarget {
     case 'unix':
       return { path: address.path };
     case 'vsock':
-      throw new TypeError(`vsock:${address.cid}:${address.port}: vsock is not supported by this transport yet; use tcp: or unix:.`);
+      throw new TypeError(`vsock://${address.cid}:${address.port}: vsock is not supported by this transport yet; use tcp:// or unix://.`);
   }
 }

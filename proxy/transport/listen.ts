@@ -5,7 +5,7 @@ import { connectTarget } from './connect';
 
 /**
  * Starts `server` listening on `address` and resolves with the address actually bound (the port
- * chosen by the system for `tcp:HOST:0`). A unix socket file left behind by a process that died
+ * chosen by the system for `tcp://HOST:0`). A unix socket file left behind by a process that died
  * is removed and the listen retried; one that a live process still answers on, or any other
  * kind of file, is not touched.
  */

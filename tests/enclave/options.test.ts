@@ -25,15 +25,15 @@ describe('supervisor options', () => {
     process.env.CLOISTER_CONFIG = 'env.json';
     process.env.CLOISTER_NSM = 'dev';
     process.env.CLOISTER_PCR0 = PCR.toUpperCase();
-    process.env.CLOISTER_INGRESS = 'unix:/run/env.sock';
-    const options = parseSupervisorOptions(['--ingress', 'tcp:127.0.0.1:0']);
+    process.env.CLOISTER_INGRESS = 'unix:///run/env.sock';
+    const options = parseSupervisorOptions(['--ingress', 'tcp://127.0.0.1:0']);
     expect(options).toMatchObject({ config: 'env.json', nsm: 'dev', pcrs: { 0: PCR }, ingress: { kind: 'tcp', host: '127.0.0.1', port: 0 } });
   });
 
   it.each([
     [['--config', 'c.json', '--pcr0', PCR], /--pcr0 sets a development measurement/],
     [['--config', 'c.json', '--nsm', 'dev', '--pcr1', 'abc'], /--pcr1 must be 96 hex digits/],
-    [['--config', 'c.json', '--ingress', 'tcp:nowhere'], /--ingress: "tcp:nowhere" is not an address/],
+    [['--config', 'c.json', '--ingress', 'tcp://nowhere'], /--ingress: "tcp:\/\/nowhere" is not an address/],
     [['--config', 'c.json', '--grace-ms', '-1'], /--grace-ms must be a whole number/],
     [['--config', 'c.json', '--bogus'], /unknown option '--bogus'/],
     [[], /required option '--config <file>'/],

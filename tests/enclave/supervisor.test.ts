@@ -81,7 +81,7 @@ describe('a booted supervisor (ingress on loopback TCP, app on its own unix sock
   const agent = () => ingressAgent(alice);
 
   beforeAll(async () => {
-    sv = supervisor('--ingress', 'tcp:127.0.0.1:0');
+    sv = supervisor('--ingress', 'tcp://127.0.0.1:0');
     ready = await sv.ready;
     port = portOf(ready);
   }, 20_000);
@@ -194,7 +194,7 @@ describe('a booted supervisor (ingress on loopback TCP, app on its own unix sock
 
 describe('a supervisor with its app on loopback TCP', () => {
   onLinux('binds the app to 127.0.0.1 only: no other interface reaches it', async () => {
-    const sv = supervisor('--ingress', 'tcp:127.0.0.1:0', '--app', 'tcp:127.0.0.1:0');
+    const sv = supervisor('--ingress', 'tcp://127.0.0.1:0', '--app', 'tcp://127.0.0.1:0');
     const ready = await sv.ready;
     const app = parseAddress(ready.app) as { kind: 'tcp'; host: string; port: number };
     expect(app).toMatchObject({ kind: 'tcp', host: '127.0.0.1' });
@@ -221,10 +221,10 @@ describe('shutdown', () => {
     const ingressSocket = join(run, 'ingress.sock');
     const appSocket = join(run, 'app', 'app.sock');
     const readyFile = join(run, 'ready');
-    const sv = supervisor('--ingress', `unix:${ingressSocket}`, '--app', `unix:${appSocket}`, '--ready-file', readyFile, '--grace-ms', '2000');
+    const sv = supervisor('--ingress', `unix://${ingressSocket}`, '--app', `unix://${appSocket}`, '--ready-file', readyFile, '--grace-ms', '2000');
     const ready = await sv.ready;
-    expect(readFileSync(readyFile, 'utf8')).toBe(`unix:${ingressSocket}\n`);
-    expect(ready.app).toBe(`unix:${appSocket}`);
+    expect(readFileSync(readyFile, 'utf8')).toBe(`unix://${ingressSocket}\n`);
+    expect(ready.app).toBe(`unix://${appSocket}`);
     const [appPid] = appPids(sv);
 
     const session = await call(ingressSocket, '/psi/sessions', ingressAgent(alice), { method: 'POST', body: JSON.stringify({ participants: ['alice', 'bob'] }) });
@@ -251,7 +251,7 @@ describe('refusals at boot', () => {
     const bad = join(tmp, 'bad.json');
     writeFileSync(bad, JSON.stringify({ users: [{ name: 'alice', role: 'member', key: 'sha256:nothex' }] }));
     const readyFile = join(tmp, 'never-ready');
-    const sv = startSupervisor(build.dir, ['--config', bad, '--nsm', 'dev', '--dev-dir', join(tmp, 'dev'), '--ingress', 'tcp:127.0.0.1:0', '--ready-file', readyFile]);
+    const sv = startSupervisor(build.dir, ['--config', bad, '--nsm', 'dev', '--dev-dir', join(tmp, 'dev'), '--ingress', 'tcp://127.0.0.1:0', '--ready-file', readyFile]);
     started.push(sv);
     expect(await sv.exited).toEqual({ code: 2, signal: null });
     expect(sv.stderr()).toMatch(/users\.0\.key/);
@@ -260,9 +260,9 @@ describe('refusals at boot', () => {
   });
 
   it('exits 2 for an app address that is not loopback, or an unknown NSM, saying why', async () => {
-    const exposed = supervisor('--ingress', 'tcp:127.0.0.1:0', '--app', 'tcp:0.0.0.0:0');
+    const exposed = supervisor('--ingress', 'tcp://127.0.0.1:0', '--app', 'tcp://0.0.0.0:0');
     expect(await exposed.exited).toEqual({ code: 2, signal: null });
-    expect(exposed.stderr()).toMatch(/--app tcp:0\.0\.0\.0:0: the app may listen on a loopback IP/);
+    expect(exposed.stderr()).toMatch(/--app tcp:\/\/0\.0\.0\.0:0: the app may listen on a loopback IP/);
 
     const unknown = supervisor('--nsm', 'tpm');
     expect(await unknown.exited).toEqual({ code: 2, signal: null });
@@ -274,7 +274,7 @@ describe('refusals at boot', () => {
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     const { port } = taken.address() as AddressInfo;
     const readyFile = join(tmp, 'app-never-ready');
-    const sv = supervisor('--ingress', 'tcp:127.0.0.1:0', '--app', `tcp:127.0.0.1:${port}`, '--ready-file', readyFile);
+    const sv = supervisor('--ingress', 'tcp://127.0.0.1:0', '--app', `tcp://127.0.0.1:${port}`, '--ready-file', readyFile);
     expect(await sv.exited).toEqual({ code: 1, signal: null });
     taken.close();
     expect(sv.stderr()).toMatch(/The app did not start: listen EADDRINUSE/);
@@ -282,7 +282,7 @@ describe('refusals at boot', () => {
   });
 
   it('exits 1 with DEVICE_ABSENT when told to use /dev/nsm outside an enclave', async () => {
-    const sv = startSupervisor(build.dir, ['--config', configPath, '--ingress', 'tcp:127.0.0.1:0']);
+    const sv = startSupervisor(build.dir, ['--config', configPath, '--ingress', 'tcp://127.0.0.1:0']);
     started.push(sv);
     expect(await sv.exited).toEqual({ code: 1, signal: null });
     expect(sv.stderr()).toMatch(/DEVICE_ABSENT/);

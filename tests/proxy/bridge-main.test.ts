@@ -44,7 +44,7 @@ function run(args: string[]): { child: ChildProcess; output: Promise<{ code: num
 
 describe('bridge arguments', () => {
   it('reads --listen and --target, in either form', () => {
-    expect(parseArgs(['--listen', 'tcp:127.0.0.1:8443', '--target=unix:/run/ingress.sock'])).toEqual({
+    expect(parseArgs(['--listen', 'tcp://127.0.0.1:8443', '--target=unix:///run/ingress.sock'])).toEqual({
       listen: { kind: 'tcp', host: '127.0.0.1', port: 8443 },
       target: { kind: 'unix', path: '/run/ingress.sock' },
     });
@@ -52,10 +52,10 @@ describe('bridge arguments', () => {
 
   it.each([
     [[], /both --listen and --target are required/],
-    [['--listen', 'tcp:127.0.0.1:1'], /both --listen and --target are required/],
+    [['--listen', 'tcp://127.0.0.1:1'], /both --listen and --target are required/],
     [['--listen'], /--listen needs an address/],
-    [['--listen', 'tcp:127.0.0.1:1', '--target', 'udp:x'], /tcp:HOST:PORT/],
-    [['--listen', 'tcp:1.2.3.4:1', '--listen', 'tcp:1.2.3.4:2', '--target', 'unix:/x'], /given twice/],
+    [['--listen', 'tcp://127.0.0.1:1', '--target', 'udp:x'], /tcp:\/\/HOST:PORT/],
+    [['--listen', 'tcp://1.2.3.4:1', '--listen', 'tcp://1.2.3.4:2', '--target', 'unix:///x'], /given twice/],
     [['--verbose'], /unknown argument "--verbose"/],
   ])('refuses %j', (args, message) => {
     expect(() => parseArgs(args)).toThrow(message);
@@ -74,9 +74,9 @@ describe('node dist/proxy/bridge/main.js', () => {
     const busy = createServer();
     await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
     const { port } = busy.address() as { port: number };
-    const { code, stderr } = await run(['--listen', `tcp:127.0.0.1:${port}`, '--target', 'unix:/nowhere.sock']).output;
+    const { code, stderr } = await run(['--listen', `tcp://127.0.0.1:${port}`, '--target', 'unix:///nowhere.sock']).output;
     expect(code).toBe(2);
-    expect(stderr).toMatch(/cannot listen on tcp:127.0.0.1:\d+: .*EADDRINUSE/);
+    expect(stderr).toMatch(/cannot listen on tcp:\/\/127.0.0.1:\d+: .*EADDRINUSE/);
     await new Promise((resolve) => busy.close(resolve));
   });
 
@@ -84,7 +84,7 @@ describe('node dist/proxy/bridge/main.js', () => {
     const path = join(scratch.dir, 'echo.sock');
     const echo = createServer((socket: Socket) => socket.pipe(socket));
     await new Promise<void>((resolve) => echo.listen(path, resolve));
-    const { child, output } = run(['--listen', 'tcp:127.0.0.1:0', '--target', `unix:${path}`]);
+    const { child, output } = run(['--listen', 'tcp://127.0.0.1:0', '--target', `unix://${path}`]);
     const listening = await new Promise<{ listen: string }>((resolve) => {
       let text = '';
       child.stdout!.on('data', (c) => {
