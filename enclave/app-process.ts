@@ -13,6 +13,8 @@ export interface AppProcessOptions {
   /** Where the app listens (prepared by `prepareAppEndpoint`). */
   address: Address;
   log: Logger;
+  /** Variables added to the app's environment (egress proxy settings, secrets); never logged. */
+  env?: Record<string, string>;
 }
 
 /** A child not ready within this time is killed (and, after boot, replaced). */
@@ -81,7 +83,7 @@ export class AppProcess {
   private spawn(settled?: (outcome: { ok: true } | { ok: false; reason: string }) => void): void {
     const startedAt = Date.now();
     let failure: string | undefined;
-    const child = fork(CHILD_ENTRY, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(CHILD_ENTRY, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...this.options.env } });
     this.child = child;
     const readyTimer = setTimeout(() => {
       failure = `not ready within ${READY_TIMEOUT_MS} ms`;

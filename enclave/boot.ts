@@ -54,7 +54,9 @@ export async function boot(options: BootOptions): Promise<RunningEnclave> {
   // Both checks of what the operator gave come first, so a mistake there changes no NSM state.
   const { config, document, digest } = loadConfigFile(options.configPath);
   const endpoint = prepareAppEndpoint(options.app);
-  const app = new AppProcess({ config: document, address: endpoint.address, log: options.log });
+  // What the app finds in its environment beyond the supervisor's own: filled by the boot steps below.
+  const appEnv: Record<string, string> = {};
+  const app = new AppProcess({ config: document, address: endpoint.address, log: options.log, env: appEnv });
   let pcr16: Buffer;
   let instanceId: Buffer;
   let ingress: Awaited<ReturnType<typeof startIngress>>;
