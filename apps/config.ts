@@ -31,6 +31,46 @@ const OutboundHost = z
   .refine((host) => normalizeHost(host) !== undefined, 'expected a bare host name or IP literal, without scheme, port or path');
 
 const positiveInt = (max: number) => z.number().int().min(1).max(max);
+
+/**
+ * Environment variable names a secret may not take: the supervisor sets the egress proxy variables
+ * itself, and NODE_OPTIONS or PATH would change what the app process runs rather than hand it data.
+ */
+const RESERVED_SECRET_NAMES = ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'ALL_PROXY', 'NODE_OPTIONS', 'NODE_PATH', 'PATH'];
+/** KMS ciphertext blobs are at most 6144 bytes: 8192 characters of base64. */
+const MAX_SECRET_CIPHERTEXT_CHARS = 8192;
+
+/** A KMS-encrypted secret handed to the app as an environment variable once KMS releases it to this enclave. */
+const Secret = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[A-Z_][A-Z0-9_]{0,63}$/, 'expected an environment variable name: A-Z, 0-9 and _, not starting with a digit, at most 64 characters')
+    .refine((name) => !RESERVED_SECRET_NAMES.includes(name) && !name.startsWith('CLOISTER_'), {
+      message: `this name is reserved for the supervisor (${RESERVED_SECRET_NAMES.join(', ')}, CLOISTER_*); choose another`,
+    })
+    .describe('The environment variable the app reads the plaintext from.'),
+  ciphertext: z
+    .string()
+    .min(1)
+    .max(MAX_SECRET_CIPHERTEXT_CHARS)
+    .regex(/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/, 'expected the KMS CiphertextBlob in standard base64 (e.g. from `aws kms encrypt --output text --query CiphertextBlob`)')
+    .describe('Base64 of the KMS CiphertextBlob. Only this ciphertext enters the config digest, never the plaintext.'),
+  keyId: z.string().min(1).max(2048).optional().describe('The KMS key (id, ARN or alias) that must have encrypted it; KMS checks it.'),
+});
+
+/** How the supervisor reaches KMS. */
+const KmsSettings = z.strictObject({
+  region: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, 'expected an AWS region such as "eu-west-1"')
+    .optional()
+    .describe('The KMS region (default: AWS_REGION in the supervisor environment).'),
+  endpoint: z
+    .url({ protocol: /^https?$/, error: 'expected an http(s) URL' })
+    .max(2048)
+    .optional()
+    .describe('Overrides the KMS endpoint, e.g. a VPC endpoint or, in tests, a local fake KMS (http://127.0.0.1:PORT).'),
+});
 const appRole = { role: Role.optional().describe('Only configured callers with this role take part.') };
 
 const AppsConfig = z.strictObject({
@@ -93,6 +133,8 @@ export const RuntimeConfigSchema = z
         jsonBodyBytes: positiveInt(1 << 30).optional().describe('Largest JSON request body (default 1 MiB).'),
       })
       .optional(),
+    secrets: z.array(Secret).max(100).optional(),
+    kms: KmsSettings.optional(),
   })
   .superRefine((config, ctx) => {
     const seen = new Set<string>();
@@ -104,6 +146,11 @@ export const RuntimeConfigSchema = z
       if (seen.has(name)) ctx.addIssue({ code: 'custom', path, message: `the name "${name}" is used twice; names identify callers` });
       seen.add(name);
     }
+    const secretNames = new Set<string>();
+    (config.secrets ?? []).forEach(({ name }, i) => {
+      if (secretNames.has(name)) ctx.addIssue({ code: 'custom', path: ['secrets', i, 'name'], message: `the secret "${name}" is listed twice` });
+      secretNames.add(name);
+    });
   });
 
 export type RuntimeConfig = z.output<typeof RuntimeConfigSchema>;

@@ -9,6 +9,7 @@ import { prepareAppEndpoint } from './app-address';
 import { AppProcess } from './app-process';
 import { loadConfigFile } from './config/load-config';
 import { measureConfig } from './measure-config';
+import { releaseSecrets } from './secrets';
 
 /** What the boot sequence needs; `main.ts` builds it from flags. */
 export interface BootOptions {
@@ -62,6 +63,9 @@ export async function boot(options: BootOptions): Promise<RunningEnclave> {
   let ingress: Awaited<ReturnType<typeof startIngress>>;
   try {
     pcr16 = await measureConfig(options.nsm, digest);
+    // After PCR16 is locked, so KMS sees this configuration in the documents; before the app starts,
+    // so it finds its secrets in its environment. Through the egress proxy when one is set for the app.
+    Object.assign(appEnv, await releaseSecrets(config, options.nsm, options.log, { proxy: appEnv.HTTPS_PROXY }));
     const tls = await generateTlsIdentity();
     instanceId = Buffer.from(await options.nsm.getRandom()).subarray(0, INSTANCE_ID_BYTES);
     await app.start();

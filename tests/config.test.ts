@@ -48,11 +48,37 @@ describe('runtime configuration', () => {
     ['a typo in a key', { users: [], outbund: [] }, '(top level)'],
     ['an unknown app setting', { users: [], apps: { psi: { maxitems: 5 } } }, 'apps.psi'],
     ['a zero limit', { users: [], limits: { jsonBodyBytes: 0 } }, 'limits.jsonBodyBytes'],
+    ['a secret named like no environment variable', { users: [], secrets: [{ name: 'db-password', ciphertext: 'AQID' }] }, 'secrets.0.name'],
+    ['a secret named HTTPS_PROXY (set by the supervisor)', { users: [], secrets: [{ name: 'HTTPS_PROXY', ciphertext: 'AQID' }] }, 'secrets.0.name'],
+    ['a secret named NODE_OPTIONS', { users: [], secrets: [{ name: 'NODE_OPTIONS', ciphertext: 'AQID' }] }, 'secrets.0.name'],
+    [
+      'the same secret name twice',
+      { users: [], secrets: [{ name: 'TOKEN', ciphertext: 'AQID' }, { name: 'TOKEN', ciphertext: 'BAUG' }] },
+      'secrets.1.name',
+    ],
+    ['a ciphertext that is not base64', { users: [], secrets: [{ name: 'TOKEN', ciphertext: 'not base64!' }] }, 'secrets.0.ciphertext'],
+    ['an oversized ciphertext', { users: [], secrets: [{ name: 'TOKEN', ciphertext: 'A'.repeat(8196) }] }, 'secrets.0.ciphertext'],
+    ['a plaintext value beside the ciphertext', { users: [], secrets: [{ name: 'TOKEN', ciphertext: 'AQID', value: 'hunter2' }] }, 'secrets.0'],
+    ['a KMS endpoint that is not an http(s) URL', { users: [], kms: { endpoint: 'ftp://kms.example' } }, 'kms.endpoint'],
+    ['a malformed KMS region', { users: [], kms: { region: 'Europe' } }, 'kms.region'],
   ])('refuses %s, naming the field', (_what, config, field) => {
     const e = refusal(config);
     expect(e.code).toBe('INVALID_CONFIG');
     expect(e.issues.map((i) => i.field || '(top level)')).toContain(field);
     expect(e.message).toContain(field);
+  });
+
+  it('accepts KMS-encrypted secrets by environment variable name, and the KMS settings', () => {
+    const config = parseConfig({
+      users: [],
+      secrets: [
+        { name: 'DB_PASSWORD', ciphertext: 'AQIDBAUGBwg=' },
+        { name: '_TOKEN_2', ciphertext: 'AQID', keyId: 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab' },
+      ],
+      kms: { region: 'eu-west-1', endpoint: 'http://127.0.0.1:4566' },
+    });
+    expect(config.secrets?.map((s) => s.name)).toEqual(['DB_PASSWORD', '_TOKEN_2']);
+    expect(config.kms).toEqual({ region: 'eu-west-1', endpoint: 'http://127.0.0.1:4566' });
   });
 
   it('makes createApp fail fast, before anything listens', () => {
