@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import canonicalize from 'canonicalize';
 import type { Logger } from '../apps/log';
 import type { Nsm } from '../attestation/nsm/nsm';
+import { type Egress, startEgress } from '../proxy/egress/egress';
 import { startIngress } from '../proxy/ingress';
 import { generateTlsIdentity } from '../proxy/ingress/tls-identity';
 import type { Address } from '../proxy/transport/address';
@@ -20,6 +21,8 @@ export interface BootOptions {
   ingress: Address;
   /** Where the app listens (default: a socket in a fresh private directory). */
   app?: Address;
+  /** The parent's egress relay (default vsock://3:5001); see proxy/egress. */
+  egressRelay?: Address;
   log: Logger;
 }
 
@@ -61,8 +64,12 @@ export async function boot(options: BootOptions): Promise<RunningEnclave> {
   let pcr16: Buffer;
   let instanceId: Buffer;
   let ingress: Awaited<ReturnType<typeof startIngress>>;
+  let egress: Egress | undefined;
   try {
     pcr16 = await measureConfig(options.nsm, digest);
+    // Deny-by-default egress: the app's HTTP(S)_PROXY (and the KMS calls below) go through it.
+    egress = await startEgress({ relay: options.egressRelay, outbound: config.outbound ?? [], log: options.log });
+    Object.assign(appEnv, egress.env);
     // After PCR16 is locked, so KMS sees this configuration in the documents; before the app starts,
     // so it finds its secrets in its environment. Through the egress proxy when one is set for the app.
     Object.assign(appEnv, await releaseSecrets(config, options.nsm, options.log, { proxy: appEnv.HTTPS_PROXY }));
@@ -84,6 +91,7 @@ export async function boot(options: BootOptions): Promise<RunningEnclave> {
     });
   } catch (e) {
     await app.stop();
+    await egress?.close();
     endpoint.remove();
     throw e;
   }
@@ -101,6 +109,7 @@ export async function boot(options: BootOptions): Promise<RunningEnclave> {
       await Promise.race([ingress.close(), graceOver]);
       clearTimeout(timer);
       await app.stop();
+      await egress?.close();
       endpoint.remove();
       if (listening.kind === 'unix') rmSync(listening.path, { force: true });
     },

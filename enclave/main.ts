@@ -51,6 +51,7 @@ async function main(): Promise<void> {
       configPath: options.config,
       ingress: options.ingress,
       app: options.app,
+      egressRelay: options.egressRelay,
       log: jsonLinesLogger,
     });
   } catch (e) {

@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
+import { DEFAULT_EGRESS_RELAY } from '../proxy/egress/egress';
 import { type Address, parseAddress } from '../proxy/transport/address';
 import { SupervisorError } from './errors';
 
@@ -16,6 +17,8 @@ export interface SupervisorOptions {
   ingress: Address;
   /** Where the app listens; a private temporary directory when absent. */
   app?: Address;
+  /** The parent's egress relay, which the egress proxy tunnels allowed connections to. */
+  egressRelay: Address;
   /** A file to write the ingress address to once ready, so a parent process can find it. */
   readyFile?: string;
   /** How long in-flight requests may take to finish after SIGTERM. */
@@ -39,6 +42,7 @@ function supervisorCommand(): Command {
     .addOption(new Option('--pcr2 <hex>', 'development PCR2 (--nsm dev)').env('CLOISTER_PCR2'))
     .addOption(new Option('--ingress <address>', 'where the ingress listens').default(ENCLAVE_INGRESS).env('CLOISTER_INGRESS'))
     .addOption(new Option('--app <address>', 'where the app listens: unix:///PATH or tcp://127.0.0.1:PORT').env('CLOISTER_APP'))
+    .addOption(new Option('--egress-relay <address>', "the parent's egress relay").default(DEFAULT_EGRESS_RELAY).env('CLOISTER_EGRESS_RELAY'))
     .addOption(new Option('--ready-file <file>', 'write the ingress address here once ready').env('CLOISTER_READY_FILE'))
     .addOption(new Option('--grace-ms <ms>', 'time in-flight requests get after SIGTERM').default('5000').env('CLOISTER_GRACE_MS'));
 }
@@ -81,6 +85,7 @@ export function parseSupervisorOptions(argv: string[]): SupervisorOptions {
     pcrs,
     ingress: address('--ingress', flags.ingress!),
     app: flags.app === undefined ? undefined : address('--app', flags.app),
+    egressRelay: address('--egress-relay', flags.egressRelay!),
     readyFile: flags.readyFile,
     graceMs,
   };

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { extname, join, resolve } from 'node:path';
+import { dirname, extname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Address, parseAddress } from '../../proxy/transport/address';
 import { type StackChild, startChild } from './child';
@@ -68,14 +68,23 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     socket = join(socketDir, 'ingress.sock');
   }
 
+  // The parent's egress relay (vsock port 5001 on Nitro), here on a unix socket next to the ingress's.
+  const egressSocket = join(dirname(socket), 'egress.sock');
+  const relay = startChild(
+    'egress relay',
+    join(options.codeDir, 'proxy', 'egress', 'relay-main.js'),
+    ['--listen', `unix://${egressSocket}`, '--config', options.configPath],
+    showLogs,
+    ['--require', EXIT_WITH_PARENT],
+  );
   const pcrFlags = ([0, 1, 2] as const).flatMap((i) => [`--pcr${i}`, options.pcrs[i]]);
   const supervisor = startChild(
     'enclave supervisor',
     join(options.codeDir, 'enclave', 'main.js'),
-    ['--config', options.configPath, '--nsm', 'dev', '--dev-dir', options.devDir, ...pcrFlags, '--ingress', `unix://${socket}`, '--ready-file', readyFile],
+    ['--config', options.configPath, '--nsm', 'dev', '--dev-dir', options.devDir, ...pcrFlags, '--ingress', `unix://${socket}`, '--egress-relay', `unix://${egressSocket}`, '--ready-file', readyFile],
     showLogs,
   );
-  const children: StackChild[] = [supervisor];
+  const children: StackChild[] = [relay, supervisor];
   const stop = async () => {
     for (const child of [...children].reverse()) await child.stop();
     rmSync(readyFile, { force: true });
@@ -83,6 +92,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   };
 
   try {
+    await untilReady(relay, deadline, () => relay.logged('egress_relay_listening'));
     await untilReady(supervisor, deadline, () => existsSync(readyFile));
     const ingress = parseAddress(readFileSync(readyFile, 'utf8').trim());
     const bridge = startChild(

@@ -89,6 +89,9 @@ function childrenOf(pid: number): number[] {
   );
 }
 
+/** The command line of `pid` (Linux). */
+const commandOf = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -302,13 +305,17 @@ describe('cloister dev', () => {
   });
 
   onLinux('runs the enclave’s layout: a bridge on 127.0.0.1 and a supervisor whose ingress and app are unix sockets', () => {
-    const [first, second] = childrenOf(stack.child.pid!);
-    const listening = [first!, second!].map((pid) => ({ pid, ...listeningSockets(pid) }));
-    const bridge = listening.find((l) => l.tcp.length > 0)!;
-    const supervisor = listening.find((l) => l.tcp.length === 0)!;
+    const children = childrenOf(stack.child.pid!).map((pid) => ({ pid, command: commandOf(pid), ...listeningSockets(pid) }));
+    expect(children).toHaveLength(3);
+    const bridge = children.find((c) => c.command.includes('proxy/bridge/main.js'))!;
+    const relay = children.find((c) => c.command.includes('proxy/egress/relay-main.js'))!;
+    const supervisor = children.find((c) => c.command.includes('enclave/main.js'))!;
     expect(bridge.tcp).toEqual([{ host: '127.0.0.1', port }]);
     expect(bridge.unix).toEqual([]);
+    expect(relay.tcp).toEqual([]);
+    expect(relay.unix).toEqual([join(dir, 'run', 'egress.sock')]);
     expect(supervisor.unix).toEqual([join(dir, 'run', 'ingress.sock')]);
+    for (const listener of supervisor.tcp) expect(listener.host).toBe('127.0.0.1');
     const [app] = childrenOf(supervisor.pid);
     expect(listeningSockets(app!).tcp).toEqual([]);
     expect(listeningSockets(app!).unix).toHaveLength(1);
@@ -389,8 +396,8 @@ describe('cloister dev when part of the stack dies', () => {
     const stack = dev('--dir', dir, '--port', String(port), '--quiet');
     await stack.started;
     const children = childrenOf(stack.child.pid!);
-    const bridge = children.find((pid) => listeningSockets(pid).tcp.length > 0)!;
-    const supervisor = children.find((pid) => pid !== bridge)!;
+    const bridge = children.find((pid) => commandOf(pid).includes('proxy/bridge/main.js'))!;
+    const supervisor = children.find((pid) => commandOf(pid).includes('enclave/main.js'))!;
     process.kill(bridge, 'SIGKILL');
     expect(await stack.exited).toEqual({ code: 1, signal: null });
     expect(stack.stderr()).toMatch(/The bridge exited \(SIGKILL\)/);

@@ -15,6 +15,7 @@ describe('supervisor options', () => {
       devDir: '.cloister/dev',
       pcrs: {},
       ingress: { kind: 'vsock', cid: 4294967295, port: 5000 },
+      egressRelay: { kind: 'vsock', cid: 3, port: 5001 },
       app: undefined,
       readyFile: undefined,
       graceMs: 5000,

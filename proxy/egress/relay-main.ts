@@ -1,0 +1,88 @@
+/**
+ * `node dist/proxy/egress/relay-main.js --listen ADDRESS --config FILE`: the egress relay as a
+ * process of its own on the parent instance (listening on vsock port 5001), checking every tunnel
+ * against the `outbound` list of the same runtime configuration the enclave measured. Stopped by
+ * SIGTERM or SIGINT. Usage and configuration errors exit 2.
+ */
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { jsonLinesLog } from '../log';
+import { type Address, formatAddress, parseAddress } from '../transport/address';
+import { EgressAllowlist, type EgressTarget } from './allowlist';
+import { startRelay } from './relay';
+
+const USAGE =
+  'usage: node dist/proxy/egress/relay-main.js --listen ADDRESS --config FILE\n' +
+  '  e.g. --listen vsock://4294967295:5001 --config /etc/cloister/cloister.config.json\n' +
+  '  addresses: tcp://HOST:PORT, unix:///path, vsock://CID:PORT (where supported)\n';
+
+type Flag = '--listen' | '--config';
+
+/** The flags from argv (`--name VALUE` or `--name=VALUE`); throws a usage message otherwise. */
+export function parseRelayArgs(argv: readonly string[]): { listen: Address; config: string } {
+  const values: Partial<Record<Flag, string>> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const at = arg.indexOf('=');
+    const [flag, inline] = arg.startsWith('--') && at > 0 ? [arg.slice(0, at), arg.slice(at + 1)] : [arg, undefined];
+    if (flag !== '--listen' && flag !== '--config') throw new Error(`unknown argument "${arg}"`);
+    const value = inline ?? argv[++i];
+    if (value === undefined || value === '') throw new Error(`${flag} needs a value`);
+    if (values[flag] !== undefined) throw new Error(`${flag} is given twice`);
+    values[flag] = value;
+  }
+  if (values['--listen'] === undefined || values['--config'] === undefined) throw new Error('both --listen and --config are required');
+  return { listen: parseAddress(values['--listen']), config: values['--config'] };
+}
+
+/**
+ * The `outbound` entries of a runtime configuration file (JSON, or YAML by extension). Only that
+ * list is read; each entry must be `{host, port}` with a host that parses. Throws with the reason.
+ */
+export function readOutbound(file: string): EgressTarget[] {
+  const text = readFileSync(file, 'utf8');
+  const document: unknown = ['.yaml', '.yml'].includes(extname(file).toLowerCase()) ? parseYaml(text) : JSON.parse(text);
+  if (typeof document !== 'object' || document === null || Array.isArray(document)) throw new Error('the configuration is not an object');
+  const outbound = (document as { outbound?: unknown }).outbound ?? [];
+  if (!Array.isArray(outbound)) throw new Error('"outbound" is not a list');
+  const entries = outbound.map((entry: unknown, i) => {
+    const { host, port } = (entry ?? {}) as Record<string, unknown>;
+    if (typeof host !== 'string' || typeof port !== 'number') throw new Error(`outbound[${i}] is not {host, port}`);
+    return { host, port };
+  });
+  new EgressAllowlist(entries); // throws on a host or port that does not parse
+  return entries;
+}
+
+async function main(): Promise<void> {
+  let args: { listen: Address; config: string };
+  let outbound: EgressTarget[];
+  try {
+    args = parseRelayArgs(process.argv.slice(2));
+  } catch (e) {
+    return fail(`cloister egress relay: ${(e as Error).message}\n${USAGE}`);
+  }
+  try {
+    outbound = readOutbound(args.config);
+  } catch (e) {
+    return fail(`cloister egress relay: ${args.config}: ${(e as Error).message}\n`);
+  }
+  let relay;
+  try {
+    relay = await startRelay({ listen: args.listen, outbound, log: jsonLinesLog });
+  } catch (e) {
+    return fail(`cloister egress relay: cannot listen on ${formatAddress(args.listen)}: ${(e as Error).message}\n`);
+  }
+  jsonLinesLog({ level: 'info', event: 'egress_relay_listening', listen: formatAddress(relay.address), allowed: outbound.length });
+  const stop = () => void relay.close().then(() => process.exit(0));
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+function fail(message: string): void {
+  process.stderr.write(message);
+  process.exitCode = 2;
+}
+
+if (require.main === module) void main();
