@@ -1,9 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { registerAttest } from './attest';
+import { registerBuild } from './build';
 import { registerCall } from './call';
 import { registerConfigDigest } from './config-digest';
 import { registerDev } from './dev';
 import { registerKeygen } from './keygen';
+import { registerRun } from './run';
 import { UsageError } from './usage-error';
 import { registerVerify } from './verify';
 
@@ -30,6 +32,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   registerVerify(program, io, exit);
   registerConfigDigest(program, io, exit);
   registerDev(program, io, exit);
+  registerBuild(program, io, exit);
+  registerRun(program, io, exit);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {

@@ -1,0 +1,289 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { ConfigError } from '../apps/config';
+import { loadConfigFile } from '../enclave/config/load-config';
+import { ToolError, parseToolJson, runTool } from './build';
+import type { CliIo } from './main';
+import { UsageError } from './usage-error';
+
+/** vsock ports (DESIGN.md): the ingress, the egress relay, the config push. */
+export const INGRESS_PORT = 5000;
+export const EGRESS_PORT = 5001;
+export const CONFIG_PORT = 5002;
+/** The parent instance's vsock CID. */
+export const PARENT_CID = 3;
+
+export const RUN_DEFAULTS = { cpus: 2, memory: 2048, cid: 16, port: 443 } as const;
+/** How long the parent processes get after SIGTERM before SIGKILL. */
+const STOP_GRACE_MS = 10_000;
+
+/**
+ * The directory holding the parent-side programs (`bridge/main.js`, `egress/relay-main.js`,
+ * `config-push/main.js`): the built proxy/ next to this command, or `CLOISTER_PROXY_DIR`.
+ */
+export function proxyDir(): string {
+  return process.env.CLOISTER_PROXY_DIR || resolve(__dirname, '..', 'proxy');
+}
+
+/** The settings of one `cloister run`, after flags, `--from` and defaults. */
+export interface RunSettings {
+  eif: string;
+  config: string;
+  cpus: number;
+  memory: number;
+  cid: number;
+  port: number;
+  debugMode: boolean;
+}
+
+interface RunFlags {
+  eif?: string;
+  config?: string;
+  cpus?: string;
+  memory?: string;
+  cid?: string;
+  from?: string;
+  port?: string;
+  debugMode?: boolean;
+}
+
+/** The keys a `--from` file may carry: ours, and nitro-cli's own run-enclave config names. */
+const FROM_KEYS: Record<string, keyof RunSettings> = {
+  eif: 'eif',
+  eif_path: 'eif',
+  config: 'config',
+  cpus: 'cpus',
+  cpu_count: 'cpus',
+  memory: 'memory',
+  memory_mib: 'memory',
+  cid: 'cid',
+  enclave_cid: 'cid',
+  port: 'port',
+  debugMode: 'debugMode',
+  debug_mode: 'debugMode',
+};
+
+/** One parent-side process `cloister run` starts: its name, script and arguments. */
+export interface ParentProcess {
+  name: 'bridge' | 'egress-relay' | 'config-push';
+  script: string;
+  args: string[];
+}
+
+/** The three parent processes for an enclave at `cid`, as documented in deploy/README.md. */
+export function parentProcesses(settings: Pick<RunSettings, 'config' | 'port'>, cid: number, dir = proxyDir()): ParentProcess[] {
+  return [
+    { name: 'bridge', script: join(dir, 'bridge', 'main.js'), args: ['--listen', `tcp://0.0.0.0:${settings.port}`, '--target', `vsock://${cid}:${INGRESS_PORT}`] },
+    { name: 'egress-relay', script: join(dir, 'egress', 'relay-main.js'), args: ['--listen', `vsock://${PARENT_CID}:${EGRESS_PORT}`, '--config', settings.config] },
+    { name: 'config-push', script: join(dir, 'config-push', 'main.js'), args: ['--target', `vsock://${cid}:${CONFIG_PORT}`, '--config', settings.config] },
+  ];
+}
+
+/** `cloister run`: the enclave with nitro-cli, and the bridge, egress relay and config push next to it. */
+export function registerRun(program: Command, io: CliIo, exit: (status: number) => void): void {
+  program
+    .command('run')
+    .description(
+      'On the parent instance: start the enclave (nitro-cli run-enclave), then the bridge (tcp:PORT → vsock CID:5000), ' +
+        'the egress relay (vsock 3:5001) and the config push (vsock CID:5002); stop them all together on SIGINT/SIGTERM or when one stops.',
+    )
+    .option('--eif <file>', 'the enclave image file (from cloister build)')
+    .option('--config <file>', 'the runtime configuration (JSON or YAML) pushed to the enclave and enforced by the egress relay')
+    .option('--cpus <n>', `vCPUs for the enclave (default ${RUN_DEFAULTS.cpus})`)
+    .option('--memory <MiB>', `memory for the enclave in MiB (default ${RUN_DEFAULTS.memory})`)
+    .option('--cid <n>', `the enclave's vsock CID (default ${RUN_DEFAULTS.cid})`)
+    .option('--from <file>', 'a JSON file with any of eif, config, cpus, memory, cid, port, debugMode (or nitro-cli names: eif_path, cpu_count, memory_mib, enclave_cid, debug_mode); flags win')
+    .option('--port <port>', `the TCP port the bridge listens on (default ${RUN_DEFAULTS.port})`)
+    .option('--debug-mode', 'start the enclave in debug mode (console readable, PCRs all zero: clients refuse it unless allowDebug)')
+    .action(async (flags: RunFlags) => {
+      exit(await run(resolveSettings(flags), io));
+    });
+}
+
+/** Flags over `--from` over defaults, each checked. */
+export function resolveSettings(flags: RunFlags): RunSettings {
+  const file: Partial<Record<keyof RunSettings, unknown>> = {};
+  if (flags.from !== undefined) {
+    let document: unknown;
+    try {
+      document = JSON.parse(readFileSync(flags.from, 'utf8'));
+    } catch (e) {
+      throw new UsageError(`--from ${flags.from}: ${(e as Error).message}`);
+    }
+    if (typeof document !== 'object' || document === null || Array.isArray(document)) throw new UsageError(`--from ${flags.from} is not a JSON object.`);
+    for (const [key, value] of Object.entries(document)) {
+      const setting = FROM_KEYS[key];
+      if (!setting) throw new UsageError(`--from ${flags.from}: unknown key "${key}" (known: ${Object.keys(FROM_KEYS).join(', ')}).`);
+      file[setting] = value;
+    }
+  }
+  const pick = (flag: string | undefined, key: keyof RunSettings) => flag ?? (file[key] === undefined ? undefined : String(file[key]));
+  const eif = pick(flags.eif, 'eif');
+  const config = pick(flags.config, 'config');
+  if (!eif) throw new UsageError('--eif FILE is required (or "eif" in --from).');
+  if (!config) throw new UsageError('--config FILE is required (or "config" in --from).');
+  if (!existsSync(eif)) throw new UsageError(`--eif ${eif}: no such file.`);
+  const fileDebug = file.debugMode;
+  if (fileDebug !== undefined && typeof fileDebug !== 'boolean') throw new UsageError('"debugMode" in --from must be true or false.');
+  return {
+    eif: resolve(eif),
+    config: resolve(config),
+    cpus: integer('--cpus', pick(flags.cpus, 'cpus'), RUN_DEFAULTS.cpus, 1, 1024),
+    memory: integer('--memory', pick(flags.memory, 'memory'), RUN_DEFAULTS.memory, 64, 1 << 24),
+    cid: integer('--cid', pick(flags.cid, 'cid'), RUN_DEFAULTS.cid, 4, 0xfffffffe),
+    port: integer('--port', pick(flags.port, 'port'), RUN_DEFAULTS.port, 1, 65535),
+    debugMode: flags.debugMode ?? fileDebug ?? false,
+  };
+}
+
+function integer(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  const n = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`${name} ${value} is not a whole number from ${min} to ${max}.`);
+  return n;
+}
+
+/** What `nitro-cli run-enclave` reports about the enclave it started. */
+export interface StartedEnclave {
+  EnclaveID: string;
+  EnclaveCID: number;
+  [key: string]: unknown;
+}
+
+async function run(settings: RunSettings, io: CliIo): Promise<number> {
+  let digest: string;
+  try {
+    digest = loadConfigFile(settings.config).digest.toString('hex');
+  } catch (e) {
+    if (e instanceof ConfigError) throw new UsageError(`${settings.config}: ${e.message}`);
+    throw e;
+  }
+  const dir = proxyDir();
+  for (const p of parentProcesses(settings, settings.cid, dir)) {
+    if (!existsSync(p.script)) throw new UsageError(`the ${p.name} program ${p.script} is missing (run npm run build, or set CLOISTER_PROXY_DIR).`);
+  }
+
+  const nitroArgs = [
+    'run-enclave',
+    '--eif-path', settings.eif,
+    '--cpu-count', String(settings.cpus),
+    '--memory', String(settings.memory),
+    '--enclave-cid', String(settings.cid),
+    ...(settings.debugMode ? ['--debug-mode'] : []),
+  ];
+  if (settings.debugMode) io.stderr('cloister run: WARNING: debug mode: the enclave\'s PCRs read as zero and clients refuse it unless their policy allows debug.\n');
+  let enclave: StartedEnclave;
+  try {
+    io.stderr(`cloister run: nitro-cli ${nitroArgs.join(' ')}\n`);
+    const { stdout } = await runTool('nitro-cli', nitroArgs);
+    enclave = readStartedEnclave(parseToolJson('nitro-cli run-enclave', stdout));
+  } catch (e) {
+    if (!(e instanceof ToolError)) throw e;
+    io.stderr(`cloister run: ${e.message}\n`);
+    return e.exitCode;
+  }
+  io.stdout(
+    `enclave ${enclave.EnclaveID} CID ${enclave.EnclaveCID}` +
+      `${typeof enclave.NumberOfCPUs === 'number' ? `, ${enclave.NumberOfCPUs} vCPUs` : ''}` +
+      `${typeof enclave.MemoryMiB === 'number' ? `, ${enclave.MemoryMiB} MiB` : ''}\n` +
+      `config  ${settings.config} (digest ${digest})\n`,
+  );
+
+  const processes = parentProcesses(settings, enclave.EnclaveCID, dir);
+  let status = await supervise(processes, io);
+  const terminateArgs = ['terminate-enclave', '--enclave-id', enclave.EnclaveID];
+  try {
+    io.stderr(`cloister run: nitro-cli ${terminateArgs.join(' ')}\n`);
+    await runTool('nitro-cli', terminateArgs);
+    io.stdout(`terminated enclave ${enclave.EnclaveID}\n`);
+  } catch (e) {
+    if (!(e instanceof ToolError)) throw e;
+    io.stderr(`cloister run: ${e.message}\n`);
+    status = Math.max(status, 1);
+  }
+  return status;
+}
+
+function readStartedEnclave(output: unknown): StartedEnclave {
+  const o = output as Partial<StartedEnclave> | null;
+  if (typeof o?.EnclaveID !== 'string' || o.EnclaveID === '' || typeof o.EnclaveCID !== 'number') {
+    throw new ToolError(`nitro-cli run-enclave printed no EnclaveID and EnclaveCID: ${JSON.stringify(output)}`, 1);
+  }
+  return o as StartedEnclave;
+}
+
+/**
+ * Starts every process and resolves once all have exited: 0 when stopped by SIGINT/SIGTERM, 1 when
+ * one of them stopped by itself (the others are then stopped too). Each runs in its own process
+ * group, so a terminal's Ctrl-C reaches this command first and it stops them in order.
+ */
+function supervise(processes: ParentProcess[], io: CliIo): Promise<number> {
+  return new Promise((done) => {
+    const running = new Map<ParentProcess['name'], ChildProcess>();
+    let stopping = false;
+    let status = 0;
+    let killTimer: NodeJS.Timeout | undefined;
+
+    const onSignal = (signal: NodeJS.Signals) => stopAll(`received ${signal}`, 0);
+    const stopAll = (reason: string, code: number) => {
+      if (stopping) return;
+      stopping = true;
+      status = code;
+      io.stderr(`cloister run: ${reason}; stopping ${[...running.keys()].join(', ') || 'nothing'}\n`);
+      for (const child of running.values()) child.kill('SIGTERM');
+      killTimer = setTimeout(() => {
+        for (const [name, child] of running) {
+          io.stderr(`cloister run: ${name} did not stop within ${STOP_GRACE_MS / 1000} s; killing it\n`);
+          child.kill('SIGKILL');
+        }
+      }, STOP_GRACE_MS);
+      killTimer.unref();
+      finishIfDone();
+    };
+    const finishIfDone = () => {
+      if (!stopping || running.size > 0) return;
+      if (killTimer) clearTimeout(killTimer);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      done(status);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+
+    for (const p of processes) {
+      const child = spawn(process.execPath, [p.script, ...p.args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      running.set(p.name, child);
+      forwardLines(child.stdout!, p.name, io.stdout);
+      forwardLines(child.stderr!, p.name, io.stderr);
+      let gone = false;
+      const ended = (why: string) => {
+        if (gone) return;
+        gone = true;
+        running.delete(p.name);
+        if (stopping) io.stderr(`cloister run: ${p.name} stopped (${why})\n`);
+        else stopAll(`${p.name} stopped by itself (${why})`, 1);
+        finishIfDone();
+      };
+      child.once('error', (e) => ended(`could not run: ${e.message}`));
+      child.once('exit', (code, signal) => ended(signal ? `signal ${signal}` : `exit ${code}`));
+      io.stdout(`started ${p.name.padEnd(12)} node ${p.script} ${p.args.join(' ')}\n`);
+    }
+  });
+}
+
+/** Passes a child's output on line by line, each line prefixed with its name. */
+function forwardLines(stream: NodeJS.ReadableStream, name: string, write: (text: string) => void): void {
+  let pending = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    pending += chunk;
+    const lines = pending.split('\n');
+    pending = lines.pop()!;
+    for (const line of lines) write(`[${name}] ${line}\n`);
+  });
+  stream.on('end', () => {
+    if (pending) write(`[${name}] ${pending}\n`);
+  });
+}
