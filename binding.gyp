@@ -6,6 +6,11 @@
       "target_name": "cloister_nsm",
       "sources": ["attestation/nsm/native/nsm.c"],
       "cflags": ["-Wall", "-Wextra", "-std=gnu11"]
+    },
+    {
+      "target_name": "cloister_vsock",
+      "sources": ["proxy/transport/native/vsock.c"],
+      "cflags": ["-Wall", "-Wextra", "-std=gnu11"]
     }
   ]
 }

@@ -8,15 +8,17 @@ import { generateTlsIdentity } from '../proxy/ingress/tls-identity';
 import type { Address } from '../proxy/transport/address';
 import { prepareAppEndpoint } from './app-address';
 import { AppProcess } from './app-process';
-import { loadConfigFile } from './config/load-config';
+import { type LoadedConfig, loadConfigFile } from './config/load-config';
 import { measureConfig } from './measure-config';
 import { releaseSecrets } from './secrets';
 
 /** What the boot sequence needs; `main.ts` builds it from flags. */
 export interface BootOptions {
   nsm: Nsm;
-  /** The runtime configuration file. */
-  configPath: string;
+  /** The runtime configuration file (ignored when `config` is given). */
+  configPath?: string;
+  /** A configuration already loaded and validated (e.g. pushed by the parent: proxy/config-push). */
+  config?: LoadedConfig;
   /** Where the ingress listens. */
   ingress: Address;
   /** Where the app listens (default: a socket in a fresh private directory). */
@@ -56,7 +58,7 @@ const INSTANCE_ID_BYTES = 16;
  */
 export async function boot(options: BootOptions): Promise<RunningEnclave> {
   // Both checks of what the operator gave come first, so a mistake there changes no NSM state.
-  const { config, document, digest } = loadConfigFile(options.configPath);
+  const { config, document, digest } = options.config ?? loadConfigFile(options.configPath ?? '');
   const endpoint = prepareAppEndpoint(options.app);
   // What the app finds in its environment beyond the supervisor's own: filled by the boot steps below.
   const appEnv: Record<string, string> = {};

@@ -4,6 +4,9 @@ import { jsonLinesLogger } from '../apps/log';
 import { NsmError } from '../attestation/nsm/nsm';
 import { formatAddress } from '../proxy/transport/address';
 import { type RunningEnclave, boot } from './boot';
+import { type LoadedConfig, parseConfigText } from './config/load-config';
+import { receiveConfig } from '../proxy/config-push/receiver';
+import type { Address } from '../proxy/transport/address';
 import { SupervisorError } from './errors';
 import { openNsm } from './open-nsm';
 import { type SupervisorOptions, parseSupervisorOptions, supervisorHelp } from './options';
@@ -40,15 +43,30 @@ async function main(): Promise<void> {
     if (stopRequested !== undefined) return;
     stopRequested = reason;
     if (enclave) shutdown(enclave, options, reason);
+    else waiting.abort(new Error(reason)); // still waiting for a pushed configuration
   };
   process.on('SIGTERM', () => requestStop('SIGTERM'));
   process.on('SIGINT', () => requestStop('SIGINT'));
   process.on('disconnect', () => requestStop('parent gone'));
 
+  // With --config-from, the configuration comes from the parent's config push (proxy/config-push).
+  const waiting = new AbortController();
+  let pushed: LoadedConfig | undefined;
+  if (options.configFrom) {
+    try {
+      pushed = await receivePushedConfig(options.configFrom, waiting.signal);
+    } catch (e) {
+      if (stopRequested === undefined) return fail(e);
+      jsonLinesLogger({ level: 'info', event: 'stopped', reason: stopRequested });
+      process.exit(0);
+    }
+  }
+
   try {
     enclave = await boot({
       nsm: await openNsm(options),
       configPath: options.config,
+      config: pushed,
       ingress: options.ingress,
       app: options.app,
       egressRelay: options.egressRelay,
@@ -73,6 +91,19 @@ async function main(): Promise<void> {
     config: enclave.configDigest.toString('hex'),
     pcr16: enclave.pcr16.toString('hex'),
     instance: enclave.instanceId.toString('hex'),
+  });
+}
+
+/** Waits at `address` for the first pushed configuration that `parseConfigText` accepts (bad ones are refused to the pusher). */
+function receivePushedConfig(address: Address, signal: AbortSignal): Promise<LoadedConfig> {
+  return receiveConfig({
+    listen: address,
+    accept: (text, format) => {
+      const loaded = parseConfigText(text, format);
+      return { value: loaded, digest: loaded.digest.toString('hex') };
+    },
+    log: jsonLinesLogger,
+    signal,
   });
 }
 

@@ -5,8 +5,10 @@ import { SupervisorError } from './errors';
 
 /** Everything the supervisor is told at start. */
 export interface SupervisorOptions {
-  /** The runtime configuration file (JSON or YAML). */
-  config: string;
+  /** The runtime configuration file (JSON or YAML); absent when it is pushed (`configFrom`). */
+  config?: string;
+  /** Where to wait for the parent's config push instead of reading `config` (see proxy/config-push). */
+  configFrom?: Address;
   /** `device`: the real /dev/nsm; `dev`: the development NSM of local mode. */
   nsm: 'device' | 'dev';
   /** Where the development NSM keeps its root (`--nsm dev` only). */
@@ -34,7 +36,8 @@ function supervisorCommand(): Command {
     .description('The Cloister enclave supervisor: measures the configuration, starts the app and the attested ingress.')
     .exitOverride()
     .configureOutput({ writeOut: () => {}, writeErr: () => {} })
-    .addOption(new Option('--config <file>', 'runtime configuration, JSON or YAML').env('CLOISTER_CONFIG').makeOptionMandatory())
+    .addOption(new Option('--config <file>', 'runtime configuration, JSON or YAML').env('CLOISTER_CONFIG'))
+    .addOption(new Option('--config-from <address>', 'wait for the configuration pushed to this address (e.g. vsock://4294967295:5002) instead of --config').env('CLOISTER_CONFIG_FROM'))
     .addOption(new Option('--nsm <kind>', 'the Nitro Secure Module').choices(['device', 'dev']).default('device').env('CLOISTER_NSM'))
     .addOption(new Option('--dev-dir <dir>', 'development NSM root directory (--nsm dev)').default('.cloister/dev').env('CLOISTER_DEV_DIR'))
     .addOption(new Option('--pcr0 <hex>', 'development PCR0 (--nsm dev)').env('CLOISTER_PCR0'))
@@ -66,6 +69,12 @@ export function parseSupervisorOptions(argv: string[]): SupervisorOptions {
   }
 
   const flags = program.opts<Record<string, string | undefined>>();
+  if (flags.config === undefined && flags.configFrom === undefined) {
+    throw new SupervisorError('INVALID_OPTION', "required option '--config <file>' (or '--config-from <address>') not specified (see --help)");
+  }
+  if (flags.config !== undefined && flags.configFrom !== undefined) {
+    throw new SupervisorError('INVALID_OPTION', 'give either --config or --config-from, not both (see --help)');
+  }
   const pcrs: Record<number, string> = {};
   for (const index of [0, 1, 2]) {
     const value = flags[`pcr${index}`];
@@ -79,7 +88,8 @@ export function parseSupervisorOptions(argv: string[]): SupervisorOptions {
     throw new SupervisorError('INVALID_OPTION', `--grace-ms must be a whole number of milliseconds up to 600000; got "${flags.graceMs}".`);
   }
   return {
-    config: flags.config!,
+    config: flags.config,
+    configFrom: flags.configFrom === undefined ? undefined : address('--config-from', flags.configFrom),
     nsm: flags.nsm as 'device' | 'dev',
     devDir: flags.devDir!,
     pcrs,

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict';
 /*
- * npm's install step: builds the native addons of binding.gyp (the /dev/nsm driver; vsock later)
+ * npm's install step: builds the native addons of binding.gyp (the /dev/nsm driver, the vsock sockets)
  * with node-gyp, on Linux only. Elsewhere (macOS, Windows) it skips them: they are used only
  * inside a Nitro Enclave, and local mode needs neither.
  *

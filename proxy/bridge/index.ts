@@ -1,8 +1,9 @@
-import { type Socket, connect, createServer } from 'node:net';
+import { type Socket, createServer } from 'node:net';
 import { type ProxyLogger, jsonLinesLog } from '../log';
 import type { Address } from '../transport/address';
-import { connectTarget } from '../transport/connect';
+import { openConnection } from '../transport/connect';
 import { listenOn } from '../transport/listen';
+import { loadVsockAddon } from '../transport/vsock';
 
 export interface BridgeOptions {
   /** Where clients connect (on the parent instance: tcp://0.0.0.0:443). */
@@ -11,6 +12,10 @@ export interface BridgeOptions {
   target: Address;
   /** Structured log lines (default: JSON lines on stdout); the bridge never sees plaintext anyway. */
   log?: ProxyLogger;
+  /** Most client connections relayed at once; more are closed at accept (default 1024). */
+  maxConnections?: number;
+  /** A relayed connection with no byte either way for this long is closed (default 10 minutes). */
+  idleTimeoutMs?: number;
 }
 
 /** A running bridge. */
@@ -28,6 +33,8 @@ const CONNECT_TIMEOUT_MS = 5_000;
  * silent this long without closing its own half, it is dropped rather than kept half-open forever.
  */
 const LINGER_MS = 30_000;
+const DEFAULT_MAX_CONNECTIONS = 1024;
+const DEFAULT_IDLE_TIMEOUT_MS = 600_000;
 
 /**
  * Relays every accepted connection byte for byte to `target`: the parent instance's tcp://…:443 ⇄
@@ -38,35 +45,59 @@ const LINGER_MS = 30_000;
  */
 export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   const log = options.log ?? jsonLinesLog;
-  const target = connectTarget(options.target); // an unsupported target fails here, not per connection
+  if (options.target.kind === 'vsock') loadVsockAddon(); // vsock unavailable here: fail now, not per connection
   const open = new Set<Socket>();
+  const stopping = new AbortController();
+  const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  for (const [name, value] of [['idleTimeoutMs', idleTimeoutMs], ['maxConnections', maxConnections]] as const) {
+    if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`The bridge's ${name} must be a positive integer; got ${value}.`);
+  }
 
-  const server = createServer({ allowHalfOpen: true }, (client) => {
-    const upstream = connect({ ...target, allowHalfOpen: true });
-    for (const socket of [client, upstream]) {
-      open.add(socket);
-      socket.on('close', () => open.delete(socket));
-    }
-    client.setNoDelay(true);
-
-    upstream.setTimeout(CONNECT_TIMEOUT_MS, () => upstream.destroy(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' })));
-    let connected = false;
-    upstream.once('connect', () => {
-      connected = true;
-      upstream.setTimeout(0);
-      upstream.setNoDelay(true);
-    });
-    upstream.on('error', (e: NodeJS.ErrnoException) => {
-      if (!connected) log({ level: 'warn', event: 'bridge_connect_failed', code: e.code ?? 'UNKNOWN' });
-    });
+  const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (client) => {
+    open.add(client);
+    client.on('close', () => open.delete(client));
     client.on('error', () => {}); // a client reset is an ordinary end here; 'close' tears down the pair
-
-    client.pipe(upstream);
-    upstream.pipe(client);
-    tie(client, upstream);
-    tie(upstream, client);
+    client.setNoDelay(true);
+    // The client is paused until the target answers; a client gone meanwhile cancels the connect.
+    const gone = new AbortController();
+    const cancel = () => gone.abort(new Error('client closed'));
+    client.once('close', cancel);
+    openConnection(options.target, { allowHalfOpen: true, timeoutMs: CONNECT_TIMEOUT_MS, signal: AbortSignal.any([gone.signal, stopping.signal]) }).then(
+      (upstream) => {
+        client.off('close', cancel);
+        if (client.destroyed) {
+          upstream.destroy();
+          return;
+        }
+        open.add(upstream);
+        upstream.on('close', () => open.delete(upstream));
+        upstream.on('error', () => {});
+        upstream.setNoDelay(true);
+        for (const socket of [client, upstream]) {
+          socket.setTimeout(idleTimeoutMs, () => {
+            log({ level: 'info', event: 'bridge_idle_closed' });
+            abort(client);
+            abort(upstream);
+          });
+        }
+        client.pipe(upstream);
+        upstream.pipe(client);
+        tie(client, upstream);
+        tie(upstream, client);
+        client.resume();
+      },
+      (e: NodeJS.ErrnoException) => {
+        client.off('close', cancel);
+        if (gone.signal.aborted || stopping.signal.aborted) return;
+        log({ level: 'warn', event: 'bridge_connect_failed', code: e.code ?? 'UNKNOWN' });
+        abort(client);
+      },
+    );
   });
 
+  server.maxConnections = maxConnections;
+  server.on('drop', () => log({ level: 'warn', event: 'bridge_connection_dropped', reason: 'maxConnections' }));
   const address = await listenOn(server, options.listen);
   // After listening, a server error (e.g. out of file descriptors on accept) is logged, not thrown.
   server.on('error', (e: NodeJS.ErrnoException) => log({ level: 'error', event: 'bridge_error', code: e.code ?? 'UNKNOWN' }));
@@ -76,6 +107,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     close: () =>
       (closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
+        stopping.abort(new Error('bridge closed'));
         for (const socket of open) socket.destroy();
       })),
   };

@@ -8,7 +8,7 @@ import { startBridge } from './index';
 
 const USAGE = 'usage: node dist/proxy/bridge/main.js --listen ADDRESS --target ADDRESS\n' +
   '  e.g. --listen tcp://127.0.0.1:8443 --target unix:///run/cloister/ingress.sock\n' +
-  '  addresses: tcp://HOST:PORT, unix:///path, vsock://CID:PORT (where supported)\n';
+  '  addresses: tcp://HOST:PORT, unix:///path, vsock://CID:PORT\n';
 
 /** The `--listen` and `--target` addresses from argv (`--name VALUE` or `--name=VALUE`); throws a usage message otherwise. */
 export function parseArgs(argv: readonly string[]): { listen: Address; target: Address } {

@@ -1,9 +1,9 @@
 import { type IncomingMessage, type ServerResponse, createServer, request as httpRequest } from 'node:http';
-import { type Socket, connect } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type ProxyLogger, jsonLinesLog } from '../log';
 import { type Address, formatAddress } from '../transport/address';
-import { connectTarget } from '../transport/connect';
+import { openConnection } from '../transport/connect';
 import { listenOn } from '../transport/listen';
 import { EgressAllowlist, type EgressTarget, canonicalHost, describeTarget, parseAuthority } from './allowlist';
 import { splice } from './pipe';
@@ -76,40 +76,30 @@ export async function startForwardProxy(options: ForwardProxyOptions): Promise<F
     refusal(403, 'DESTINATION_NOT_ALLOWED', `${describeTarget(target)} is not on this enclave's outbound allowlist; only the exact host:port pairs under "outbound" in the configuration can be reached.`);
 
   /** Opens a tunnel to `target` through the relay: the socket once the relay says ok, or why not. */
-  const openTunnel = (target: EgressTarget): Promise<Socket | Refusal> =>
-    new Promise((resolve) => {
-      let socket: Socket;
-      try {
-        socket = connect({ ...connectTarget(options.relay), allowHalfOpen: true });
-      } catch (e) {
-        resolve(refusal(502, 'EGRESS_RELAY_UNREACHABLE', `the egress relay at ${formatAddress(options.relay)} cannot be reached: ${(e as Error).message}`));
-        return;
-      }
-      track(socket);
-      let connected = false;
-      socket.once('error', (e: NodeJS.ErrnoException) => {
-        if (!connected) resolve(refusal(502, 'EGRESS_RELAY_UNREACHABLE', `the egress relay at ${formatAddress(options.relay)} cannot be reached (${e.code ?? 'error'})`));
-      });
-      socket.once('connect', () => {
-        connected = true;
-        socket.setNoDelay(true);
-        socket.write(encodeTunnelRequest(target));
-        readLine(socket, relayMs).then(
-          (line) => {
-            const reply = decodeReply(line);
-            if (reply?.ok) resolve(socket);
-            else {
-              socket.destroy();
-              resolve(relayRefusal(reply, target));
-            }
-          },
-          (e: Error) => {
-            socket.destroy();
-            resolve(refusal(502, 'EGRESS_RELAY_FAILED', `the egress relay gave no answer for ${describeTarget(target)} (${e.message})`));
-          },
-        );
-      });
-    });
+  const openTunnel = async (target: EgressTarget): Promise<Socket | Refusal> => {
+    let socket: Socket;
+    try {
+      // tcp, unix or (inside an enclave) vsock to the parent: one call for every transport.
+      socket = await openConnection(options.relay, { allowHalfOpen: true });
+    } catch (e) {
+      const detail = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+      return refusal(502, 'EGRESS_RELAY_UNREACHABLE', `the egress relay at ${formatAddress(options.relay)} cannot be reached (${detail})`);
+    }
+    track(socket);
+    // A reset before the tunnel is spliced must not crash the proxy; its user sees the close.
+    socket.on('error', () => {});
+    socket.setNoDelay(true);
+    socket.write(encodeTunnelRequest(target));
+    try {
+      const reply = decodeReply(await readLine(socket, relayMs));
+      if (reply?.ok) return socket;
+      socket.destroy();
+      return relayRefusal(reply, target);
+    } catch (e) {
+      socket.destroy();
+      return refusal(502, 'EGRESS_RELAY_FAILED', `the egress relay gave no answer for ${describeTarget(target)} (${(e as Error).message})`);
+    }
+  };
 
   const server = createServer({ requireHostHeader: false });
   server.maxConnections = options.maxConnections ?? 256;

@@ -2,14 +2,20 @@ import { connect, type Server } from 'node:net';
 import { lstat, unlink } from 'node:fs/promises';
 import type { Address } from './address';
 import { connectTarget } from './connect';
+import { listenVsock } from './vsock';
 
 /**
  * Starts `server` listening on `address` and resolves with the address actually bound (the port
  * chosen by the system for `tcp://HOST:0`). A unix socket file left behind by a process that died
  * is removed and the listen retried; one that a live process still answers on, or any other
- * kind of file, is not touched.
+ * kind of file, is not touched. A vsock address (`vsock://4294967295:PORT` for any CID) is bound
+ * through the native transport; its server reports an empty address.
  */
 export async function listenOn(server: Server, address: Address): Promise<Address> {
+  if (address.kind === 'vsock') {
+    await listenVsock(server, address.cid, address.port);
+    return address;
+  }
   const target = connectTarget(address);
   try {
     await listenOnce(server, target);
