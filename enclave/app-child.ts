@@ -1,14 +1,18 @@
 import { chmodSync, rmSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { EnvHttpProxyAgent, setGlobalDispatcher } from 'undici';
 import { createApp } from '../apps';
 import type { Address } from '../proxy/transport/address';
 import type { FromAppChild, ToAppChild } from './app-protocol';
+import { connectProxyAgent } from './secrets-proxy';
 
 // The supervisor sets HTTP(S)_PROXY to the enclave's egress proxy; this makes `fetch` without a
 // dispatcher (Node's own included, which reads undici's global) use it too, with no app changes.
+// Node's `https` module (and what is built on it) gets a global agent that tunnels with CONNECT.
 if (process.env.HTTPS_PROXY || process.env.HTTP_PROXY) setGlobalDispatcher(new EnvHttpProxyAgent());
+if (process.env.HTTPS_PROXY) https.globalAgent = connectProxyAgent(process.env.HTTPS_PROXY);
 
 /**
  * The app process: forked by the supervisor, it serves `createApp(config)` on the address the

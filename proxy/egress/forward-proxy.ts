@@ -6,6 +6,7 @@ import { type Address, formatAddress } from '../transport/address';
 import { openConnection } from '../transport/connect';
 import { listenOn } from '../transport/listen';
 import { EgressAllowlist, type EgressTarget, canonicalHost, describeTarget, parseAuthority } from './allowlist';
+import { MAX_TLS_RECORD_BODY, MalformedClientHello, TLS_HANDSHAKE_RECORD, firstRecordLength, parseClientHelloSni } from './client-hello';
 import { splice } from './pipe';
 import { type RelayReply, decodeReply, encodeTunnelRequest, readLine } from './protocol';
 
@@ -23,6 +24,8 @@ export interface ForwardProxyOptions {
   idleTimeoutMs?: number;
   /** Time for the relay to answer a tunnel request, its dialling included (default 15 s). */
   relayTimeoutMs?: number;
+  /** Time for a tunnel's first TLS record (the ClientHello) to arrive whole once it has begun (default 5 s). */
+  clientHelloTimeoutMs?: number;
 }
 
 export interface ForwardProxy {
@@ -61,6 +64,7 @@ export async function startForwardProxy(options: ForwardProxyOptions): Promise<F
   const allowlist = new EgressAllowlist(options.outbound);
   const idleMs = options.idleTimeoutMs ?? 300_000;
   const relayMs = options.relayTimeoutMs ?? 15_000;
+  const helloMs = options.clientHelloTimeoutMs ?? 5_000;
   const open = new Set<Duplex>();
   const track = (socket: Duplex) => {
     open.add(socket);
@@ -122,8 +126,12 @@ export async function startForwardProxy(options: ForwardProxyOptions): Promise<F
       if (client.destroyed) return tunnel.destroy();
       log({ level: 'info', event: 'egress_tunnel', kind: 'connect', host: target.host, port: target.port });
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      if (head.length > 0) tunnel.write(head);
-      splice(client, tunnel, idleMs);
+      const opening = screenFirstBytes(client, head, target, helloMs).then((screened) => {
+        if (!isRefusal(screened)) return screened;
+        refused('connect', screened, target);
+        return undefined;
+      });
+      splice(client, tunnel, idleMs, opening);
     });
   });
 
@@ -166,6 +174,60 @@ export async function startForwardProxy(options: ForwardProxyOptions): Promise<F
         for (const socket of open) socket.destroy();
       })),
   };
+}
+
+/**
+ * The first bytes a client sends into a CONNECT tunnel, read before any reaches the relay. When
+ * they begin a TLS handshake record, the whole record (at most 16 KiB, within `timeoutMs`) must
+ * be a ClientHello whose SNI, if it names a host, names the CONNECT target once canonicalised;
+ * otherwise the refusal (the caller closes the tunnel without forwarding a byte). No SNI, and
+ * bytes that are not TLS, pass. Waiting for the first byte has no time limit: the target may be
+ * the one to speak first, and that direction is not held.
+ */
+function screenFirstBytes(client: Socket, head: Buffer, target: EgressTarget, timeoutMs: number): Promise<Buffer | Refusal> {
+  return new Promise((resolve) => {
+    let got = head;
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (result: Buffer | Refusal) => {
+      clearTimeout(timer);
+      client.pause();
+      client.off('data', onData).off('end', onEnd).off('close', onEnd);
+      resolve(result);
+    };
+    const malformed = (why: string) => refusal(403, 'SNI_MALFORMED', `the TLS ClientHello sent for ${describeTarget(target)} is not accepted (${why})`);
+    // Done when the answer is known from `got`; `undefined` while more bytes are needed.
+    const decide = (): Buffer | Refusal | undefined => {
+      if (got.length === 0) return undefined;
+      if (got[0] !== TLS_HANDSHAKE_RECORD) return got;
+      let length: number | undefined;
+      let name: string | undefined;
+      try {
+        length = firstRecordLength(got);
+        if (length === undefined || got.length < length) {
+          timer ??= setTimeout(() => finish(malformed('not complete in time')), timeoutMs);
+          return undefined;
+        }
+        name = parseClientHelloSni(got.subarray(0, length));
+      } catch (e) {
+        return malformed(e instanceof MalformedClientHello ? e.message : 'unreadable');
+      }
+      if (name !== undefined && canonicalHost(name) !== target.host) {
+        return refusal(403, 'SNI_MISMATCH', `the TLS server name does not name ${describeTarget(target)}, the CONNECT target`);
+      }
+      return got;
+    };
+    const onData = (chunk: Buffer) => {
+      got = Buffer.concat([got, chunk]);
+      if (got.length > 5 + MAX_TLS_RECORD_BODY + 65_536) return finish(malformed('too long'));
+      const result = decide();
+      if (result !== undefined) finish(result);
+    };
+    const onEnd = () => finish(got.length > 0 && got[0] === TLS_HANDSHAKE_RECORD ? malformed('incomplete') : got);
+    const first = decide();
+    if (first !== undefined) return finish(first);
+    client.on('data', onData).on('end', onEnd).on('close', onEnd);
+    client.resume();
+  });
 }
 
 function refusal(status: Refusal['status'], error: string, message: string): Refusal {

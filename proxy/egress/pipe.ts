@@ -4,17 +4,29 @@ import type { Socket } from 'node:net';
  * Pipes `a` and `b` into each other with backpressure and half-close: one side's clean end is
  * passed on while the other direction keeps flowing; an error or reset on either side closes
  * both. A pair idle (no bytes either way) for `idleMs` is closed.
+ *
+ * With `opening`, `b` → `a` flows at once but `a` → `b` waits for it: its bytes (what was read
+ * from `a` meanwhile) are written to `b` first, then `a` is piped; `undefined` closes both.
  */
-export function splice(a: Socket, b: Socket, idleMs: number): void {
+export function splice(a: Socket, b: Socket, idleMs: number, opening?: Promise<Buffer | undefined>): void {
   a.on('error', () => {});
   b.on('error', () => {});
   for (const socket of [a, b]) socket.setTimeout(idleMs, () => (a.destroy(), b.destroy()));
-  a.pipe(b);
   b.pipe(a);
   follow(a, b);
   follow(b, a);
-  a.resume();
   b.resume();
+  const open = (first: Buffer | undefined) => {
+    if (first === undefined) return void (a.destroy(), b.destroy());
+    if (a.destroyed || b.destroyed) return;
+    if (first.length > 0) b.write(first);
+    // `a` ended while its first bytes were read: pass the end on (pipe would not see it again).
+    if (a.readableEnded) return void b.end();
+    a.pipe(b);
+    a.resume();
+  };
+  if (opening) void opening.then(open, () => open(undefined));
+  else open(Buffer.alloc(0));
 }
 
 function follow(from: Socket, to: Socket): void {
