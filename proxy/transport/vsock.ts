@@ -1,8 +1,7 @@
-import * as fs from 'node:fs';
 import { Server, Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
-import * as path from 'node:path';
 import { getSystemErrorName } from 'node:util';
+import { findAddon } from '../../attestation/find-addon';
 
 /**
  * AF_VSOCK for Node: the one file that touches the `cloister_vsock` addon (native/vsock.c) and
@@ -49,17 +48,8 @@ const ADDON_FILE = 'cloister_vsock.node';
 let cached: VsockAddon | undefined;
 let loadFailure: VsockError | undefined;
 
-/** The built addon, looked for in `build/` of each directory from here up to the package root. */
-export function vsockAddonPath(): string | undefined {
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    for (const kind of ['Release', 'Debug']) {
-      const file = path.join(dir, 'build', kind, ADDON_FILE);
-      if (fs.existsSync(file)) return file;
-    }
-    const isRoot = fs.existsSync(path.join(dir, 'package.json')) || fs.existsSync(path.join(dir, 'binding.gyp'));
-    if (isRoot || path.dirname(dir) === dir) return undefined;
-  }
-}
+/** The built vsock addon, or undefined when it was not built (see findAddon). */
+export const vsockAddonPath = (): string | undefined => findAddon(ADDON_FILE);
 
 /** Loads the addon once; a missing or broken one is an `ERR_VSOCK_UNAVAILABLE` saying why. */
 export function loadVsockAddon(): VsockAddon {

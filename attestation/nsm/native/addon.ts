@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { constants } from 'node:os';
-import * as path from 'node:path';
 import { NsmError } from '../nsm';
+import { findAddon } from '../../find-addon';
 
 /**
  * The whole boundary between TypeScript and the `cloister_nsm` addon (nsm.c): finding and loading
@@ -28,21 +28,8 @@ const ENCLAVE_ONLY =
 
 const loaded = new Map<string, NsmAddon>();
 
-/**
- * The built addon (Release, or Debug from `node-gyp rebuild --debug`), looked for in `build/` of
- * each directory from this file up to the package root (the first holding package.json or
- * binding.gyp): the source layout and dist/ both find it.
- */
-export function nsmAddonPath(): string | undefined {
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    for (const kind of ['Release', 'Debug']) {
-      const file = path.join(dir, 'build', kind, ADDON_FILE);
-      if (fs.existsSync(file)) return file;
-    }
-    const isRoot = fs.existsSync(path.join(dir, 'package.json')) || fs.existsSync(path.join(dir, 'binding.gyp'));
-    if (isRoot || path.dirname(dir) === dir) return undefined;
-  }
-}
+/** The built NSM addon, or undefined when it was not built (see findAddon). */
+export const nsmAddonPath = (): string | undefined => findAddon(ADDON_FILE);
 
 /**
  * Loads the addon (once per file). If it is not there (not built, or not Linux) or does not load
