@@ -29,14 +29,9 @@ export const encodeReply = (reply: RelayReply): string => `${JSON.stringify(repl
 
 /** The target of a request line, or `undefined` if the line is not one (the relay then refuses). */
 export function decodeTunnelRequest(line: string): EgressTarget | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const { v, host, port } = value as Record<string, unknown>;
+  const value = parseObject(line);
+  if (value === undefined) return undefined;
+  const { v, host, port } = value;
   if (v !== PROTOCOL_VERSION || typeof host !== 'string' || typeof port !== 'number') return undefined;
   return { host, port };
 }
@@ -45,14 +40,9 @@ const CODES: readonly RelayErrorCode[] = ['NOT_ALLOWED', 'BAD_REQUEST', 'CONNECT
 
 /** The relay's answer, or `undefined` if the line is not one. */
 export function decodeReply(line: string): RelayReply | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const { ok, error, message } = value as Record<string, unknown>;
+  const value = parseObject(line);
+  if (value === undefined) return undefined;
+  const { ok, error, message } = value;
   if (ok === true) return { ok: true };
   if (ok === false && CODES.includes(error as RelayErrorCode) && typeof message === 'string') {
     return { ok: false, error: error as RelayErrorCode, message: message.slice(0, MAX_LINE_BYTES) };
@@ -111,4 +101,14 @@ export function readLine(socket: Socket, timeoutMs: number): Promise<string> {
     socket.once('error', onClosed);
     socket.resume();
   });
+}
+
+/** A line's JSON object, or undefined when the line is not one. */
+function parseObject(line: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(line);
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
 }
