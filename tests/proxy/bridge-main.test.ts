@@ -20,6 +20,7 @@ beforeAll(() => {
   const files = [
     ...['bridge', 'transport'].flatMap((dir) => readdirSync(join(ROOT, 'proxy', dir)).map((f) => join('proxy', dir, f))),
     join('proxy', 'log.ts'),
+    join('attestation', 'find-addon.ts'),
   ].filter((f) => f.endsWith('.ts'));
   for (const file of files) {
     const { outputText } = ts.transpileModule(readFileSync(join(ROOT, file), 'utf8'), {
