@@ -1,18 +1,19 @@
 import { chmodSync, rmSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';
-import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { EnvHttpProxyAgent, setGlobalDispatcher } from 'undici';
 import { createApp } from '../apps';
 import type { Address } from '../proxy/transport/address';
 import type { FromAppChild, ToAppChild } from './app-protocol';
-import { connectProxyAgent } from './secrets-proxy';
+import { routeAgentsThroughProxy } from './egress-agents';
 
-// The supervisor sets HTTP(S)_PROXY to the enclave's egress proxy; this makes `fetch` without a
-// dispatcher (Node's own included, which reads undici's global) use it too, with no app changes.
-// Node's `https` module (and what is built on it) gets a global agent that tunnels with CONNECT.
+// The supervisor sets HTTP(S)_PROXY to the enclave's egress proxy. With no change to the app's
+// code, `fetch` (Node's own reads undici's global dispatcher) uses it as a proxy, and every
+// connection of Node's `http` and `https` agents (the global ones, the AWS SDK's, …) is tunnelled
+// through it with CONNECT.
 if (process.env.HTTPS_PROXY || process.env.HTTP_PROXY) setGlobalDispatcher(new EnvHttpProxyAgent());
-if (process.env.HTTPS_PROXY) https.globalAgent = connectProxyAgent(process.env.HTTPS_PROXY);
+const egressProxy = process.env.HTTPS_PROXY || process.env.HTTP_PROXY;
+if (egressProxy) routeAgentsThroughProxy(egressProxy);
 
 /**
  * The app process: forked by the supervisor, it serves `createApp(config)` on the address the

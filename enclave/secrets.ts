@@ -4,7 +4,7 @@ import type { Logger } from '../apps/log';
 import { CodedError } from '../attestation/coded-error';
 import { KmsError, decryptForEnclave } from '../attestation/kms';
 import type { Nsm } from '../attestation/nsm/nsm';
-import { connectProxyAgent } from './secrets-proxy';
+import { httpsEgressAgent } from './egress-agents';
 
 /**
  * Why a secret was not released. Messages name the secret (its environment variable) and never
@@ -76,7 +76,7 @@ export function createKmsClient(settings: RuntimeConfig['kms'], options: KmsClie
     requestHandler: {
       connectionTimeout: CONNECT_TIMEOUT_MS,
       requestTimeout: REQUEST_TIMEOUT_MS,
-      ...(proxy === undefined || proxy === '' ? {} : { httpsAgent: connectProxyAgent(proxy) }),
+      ...(proxy === undefined || proxy === '' ? {} : { httpsAgent: httpsEgressAgent(proxy) }),
     },
   });
 }
