@@ -1,38 +1,42 @@
 /**
- * `node dist/proxy/bridge/main.js --listen ADDRESS --target ADDRESS`: the bridge as a process of
+ * `node dist/proxy/bridge/main.js --listen ADDRESS --target ADDRESS [--max-connections N]
+ * [--idle-timeout-ms MS]`: the bridge as a process of
  * its own (on the parent instance, tcp://…:443 to the enclave's vsock ingress), stopped by SIGTERM.
  */
 import { jsonLinesLog } from '../log';
+import { positiveInteger, readFlags } from '../read-flags';
 import { type Address, formatAddress, parseAddress } from '../transport/address';
 import { startBridge } from './index';
 
-const USAGE = 'usage: node dist/proxy/bridge/main.js --listen ADDRESS --target ADDRESS\n' +
+const USAGE =
+  'usage: node dist/proxy/bridge/main.js --listen ADDRESS --target ADDRESS [--max-connections N] [--idle-timeout-ms MS]\n' +
   '  e.g. --listen tcp://127.0.0.1:8443 --target unix:///run/cloister/ingress.sock\n' +
-  '  addresses: tcp://HOST:PORT, unix:///path, vsock://CID:PORT\n';
+  '  addresses: tcp://HOST:PORT, unix:///path, vsock://CID:PORT\n' +
+  '  --max-connections: relayed connections at once (default 1024); --idle-timeout-ms: close a connection idle this long (default 600000)\n';
 
-/** The `--listen` and `--target` addresses from argv (`--name VALUE` or `--name=VALUE`); throws a usage message otherwise. */
-export function parseArgs(argv: readonly string[]): { listen: Address; target: Address } {
-  const values: Partial<Record<'--listen' | '--target', Address>> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = splitFlag(argv[i]!);
-    if (flag !== '--listen' && flag !== '--target') throw new Error(`unknown argument "${argv[i]}"`);
-    const value = inline ?? argv[++i];
-    if (value === undefined || value === '') throw new Error(`${flag} needs an address`);
-    if (values[flag]) throw new Error(`${flag} is given twice`);
-    values[flag] = parseAddress(value);
-  }
-  const { '--listen': listen, '--target': target } = values;
-  if (!listen || !target) throw new Error('both --listen and --target are required');
-  return { listen, target };
+/** What the bridge process is asked to do, from its flags. */
+export interface BridgeArgs {
+  listen: Address;
+  target: Address;
+  maxConnections?: number;
+  idleTimeoutMs?: number;
 }
 
-function splitFlag(arg: string): [string, string | undefined] {
-  const at = arg.indexOf('=');
-  return arg.startsWith('--') && at > 0 ? [arg.slice(0, at), arg.slice(at + 1)] : [arg, undefined];
+/** The bridge's flags from argv (`--name VALUE` or `--name=VALUE`); throws a usage message otherwise. */
+export function parseArgs(argv: readonly string[]): BridgeArgs {
+  const flags = readFlags(argv, ['--listen', '--target', '--max-connections', '--idle-timeout-ms'], ['--listen', '--target']);
+  const maxConnections = positiveInteger('--max-connections', flags['--max-connections'], 1_000_000);
+  const idleTimeoutMs = positiveInteger('--idle-timeout-ms', flags['--idle-timeout-ms'], 86_400_000);
+  return {
+    listen: parseAddress(flags['--listen']),
+    target: parseAddress(flags['--target']),
+    ...(maxConnections !== undefined && { maxConnections }),
+    ...(idleTimeoutMs !== undefined && { idleTimeoutMs }),
+  };
 }
 
 async function main(): Promise<void> {
-  let args: { listen: Address; target: Address };
+  let args: BridgeArgs;
   try {
     args = parseArgs(process.argv.slice(2));
   } catch (e) {

@@ -1,5 +1,6 @@
 /**
- * `node dist/proxy/egress/relay-main.js --listen ADDRESS --config FILE`: the egress relay as a
+ * `node dist/proxy/egress/relay-main.js --listen ADDRESS --config FILE [--max-connections N]
+ * [--idle-timeout-ms MS]`: the egress relay as a
  * process of its own on the parent instance (listening on vsock port 5001), checking every tunnel
  * against the `outbound` list of the same runtime configuration the enclave measured. Stopped by
  * SIGTERM or SIGINT. Usage and configuration errors exit 2.
@@ -8,32 +9,36 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { jsonLinesLog } from '../log';
+import { positiveInteger, readFlags } from '../read-flags';
 import { type Address, formatAddress, parseAddress } from '../transport/address';
 import { EgressAllowlist, type EgressTarget } from './allowlist';
 import { startRelay } from './relay';
 
 const USAGE =
-  'usage: node dist/proxy/egress/relay-main.js --listen ADDRESS --config FILE\n' +
+  'usage: node dist/proxy/egress/relay-main.js --listen ADDRESS --config FILE [--max-connections N] [--idle-timeout-ms MS]\n' +
   '  e.g. --listen vsock://4294967295:5001 --config /etc/cloister/cloister.config.json\n' +
-  '  addresses: tcp://HOST:PORT, unix:///path, vsock://CID:PORT (where supported)\n';
+  '  addresses: tcp://HOST:PORT, unix:///path, vsock://CID:PORT (where supported)\n' +
+  '  --max-connections: tunnels at once (default 256); --idle-timeout-ms: close a tunnel idle this long (default 300000)\n';
 
-type Flag = '--listen' | '--config';
+/** What the relay process is asked to do, from its flags. */
+export interface RelayArgs {
+  listen: Address;
+  config: string;
+  maxConnections?: number;
+  idleTimeoutMs?: number;
+}
 
-/** The flags from argv (`--name VALUE` or `--name=VALUE`); throws a usage message otherwise. */
-export function parseRelayArgs(argv: readonly string[]): { listen: Address; config: string } {
-  const values: Partial<Record<Flag, string>> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const at = arg.indexOf('=');
-    const [flag, inline] = arg.startsWith('--') && at > 0 ? [arg.slice(0, at), arg.slice(at + 1)] : [arg, undefined];
-    if (flag !== '--listen' && flag !== '--config') throw new Error(`unknown argument "${arg}"`);
-    const value = inline ?? argv[++i];
-    if (value === undefined || value === '') throw new Error(`${flag} needs a value`);
-    if (values[flag] !== undefined) throw new Error(`${flag} is given twice`);
-    values[flag] = value;
-  }
-  if (values['--listen'] === undefined || values['--config'] === undefined) throw new Error('both --listen and --config are required');
-  return { listen: parseAddress(values['--listen']), config: values['--config'] };
+/** The relay's flags from argv (`--name VALUE` or `--name=VALUE`); throws a usage message otherwise. */
+export function parseRelayArgs(argv: readonly string[]): RelayArgs {
+  const flags = readFlags(argv, ['--listen', '--config', '--max-connections', '--idle-timeout-ms'], ['--listen', '--config']);
+  const maxConnections = positiveInteger('--max-connections', flags['--max-connections'], 1_000_000);
+  const idleTimeoutMs = positiveInteger('--idle-timeout-ms', flags['--idle-timeout-ms'], 86_400_000);
+  return {
+    listen: parseAddress(flags['--listen']),
+    config: flags['--config'],
+    ...(maxConnections !== undefined && { maxConnections }),
+    ...(idleTimeoutMs !== undefined && { idleTimeoutMs }),
+  };
 }
 
 /**
@@ -56,7 +61,7 @@ export function readOutbound(file: string): EgressTarget[] {
 }
 
 async function main(): Promise<void> {
-  let args: { listen: Address; config: string };
+  let args: RelayArgs;
   let outbound: EgressTarget[];
   try {
     args = parseRelayArgs(process.argv.slice(2));
@@ -70,7 +75,7 @@ async function main(): Promise<void> {
   }
   let relay;
   try {
-    relay = await startRelay({ listen: args.listen, outbound, log: jsonLinesLog });
+    relay = await startRelay({ listen: args.listen, outbound, log: jsonLinesLog, maxConnections: args.maxConnections, idleTimeoutMs: args.idleTimeoutMs });
   } catch (e) {
     return fail(`cloister egress relay: cannot listen on ${formatAddress(args.listen)}: ${(e as Error).message}\n`);
   }

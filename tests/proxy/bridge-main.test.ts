@@ -8,8 +8,8 @@ import { scratchDir } from './harness';
 
 /**
  * `node dist/proxy/bridge/main.js` as the parent instance runs it. The bridge and what it imports
- * use only Node's own modules, so transpiling proxy/bridge, proxy/transport and proxy/log is a
- * complete build of it.
+ * use only Node's own modules, so transpiling proxy/bridge, proxy/transport, proxy/log and
+ * proxy/read-flags is a complete build of it.
  */
 const ROOT = join(__dirname, '..', '..');
 let scratch: ReturnType<typeof scratchDir>;
@@ -20,6 +20,7 @@ beforeAll(() => {
   const files = [
     ...['bridge', 'transport'].flatMap((dir) => readdirSync(join(ROOT, 'proxy', dir)).map((f) => join('proxy', dir, f))),
     join('proxy', 'log.ts'),
+    join('proxy', 'read-flags.ts'),
     join('attestation', 'find-addon.ts'),
   ].filter((f) => f.endsWith('.ts'));
   for (const file of files) {
@@ -51,13 +52,26 @@ describe('bridge arguments', () => {
     });
   });
 
+  it('reads the connection bound and the idle timeout', () => {
+    expect(parseArgs(['--listen', 'tcp://127.0.0.1:8443', '--target', 'vsock://16:5000', '--max-connections', '64', '--idle-timeout-ms=30000'])).toEqual({
+      listen: { kind: 'tcp', host: '127.0.0.1', port: 8443 },
+      target: { kind: 'vsock', cid: 16, port: 5000 },
+      maxConnections: 64,
+      idleTimeoutMs: 30_000,
+    });
+  });
+
   it.each([
-    [[], /both --listen and --target are required/],
-    [['--listen', 'tcp://127.0.0.1:1'], /both --listen and --target are required/],
-    [['--listen'], /--listen needs an address/],
+    [[], /--listen and --target are required \(missing: --listen, --target\)/],
+    [['--listen', 'tcp://127.0.0.1:1'], /required \(missing: --target\)/],
+    [['--listen'], /--listen needs a value/],
     [['--listen', 'tcp://127.0.0.1:1', '--target', 'udp:x'], /tcp:\/\/HOST:PORT/],
     [['--listen', 'tcp://1.2.3.4:1', '--listen', 'tcp://1.2.3.4:2', '--target', 'unix:///x'], /given twice/],
     [['--verbose'], /unknown argument "--verbose"/],
+    [['--listen', 'tcp://1.2.3.4:1', '--target', 'unix:///x', '--max-connections', '0'], /--max-connections must be a whole number from 1 to 1000000; got "0"/],
+    [['--listen', 'tcp://1.2.3.4:1', '--target', 'unix:///x', '--max-connections', '1e3'], /--max-connections must be a whole number/],
+    [['--listen', 'tcp://1.2.3.4:1', '--target', 'unix:///x', '--idle-timeout-ms', '-5'], /--idle-timeout-ms must be a whole number/],
+    [['--listen', 'tcp://1.2.3.4:1', '--target', 'unix:///x', '--idle-timeout-ms', '86400001'], /from 1 to 86400000/],
   ])('refuses %j', (args, message) => {
     expect(() => parseArgs(args)).toThrow(message);
   });
@@ -65,7 +79,7 @@ describe('bridge arguments', () => {
 
 describe('node dist/proxy/bridge/main.js', () => {
   it('exits 2 with a message and the usage on bad arguments', async () => {
-    const { code, stderr } = await run(['--listen', 'nonsense']).output;
+    const { code, stderr } = await run(['--listen', 'nonsense', '--target', 'unix:///x']).output;
     expect(code).toBe(2);
     expect(stderr).toMatch(/cloister bridge: .*not an address/);
     expect(stderr).toMatch(/usage: node dist\/proxy\/bridge\/main.js --listen ADDRESS --target ADDRESS/);
