@@ -176,7 +176,12 @@ export async function startIngress(options: IngressOptions): Promise<Ingress> {
     }
     const queryAt = url.indexOf('?');
     const path = queryAt < 0 ? url : url.slice(0, queryAt);
-    if (path.startsWith(WELL_KNOWN_PREFIX)) return wellKnown.handle(req, res, path, queryAt < 0 ? '' : url.slice(queryAt + 1));
+    if (path.startsWith(WELL_KNOWN_PREFIX)) {
+      // Behind the bridge every client has the bridge's address, so an authenticated caller is
+      // counted as itself: one busy client cannot use up the documents of the others.
+      const client = caller ? `caller:${caller.name}` : `address:${req.socket.remoteAddress ?? 'local'}`;
+      return wellKnown.handle(req, res, path, queryAt < 0 ? '' : url.slice(queryAt + 1), client);
+    }
     if (options.isAppReady && !options.isAppReady()) {
       return sendError(res, 503, 'APP_UNAVAILABLE', 'The app is starting or restarting; retry shortly.', {
         close: !req.complete,

@@ -37,8 +37,8 @@ export class WellKnown {
     this.config = Buffer.from(options.configJson, 'utf8');
   }
 
-  /** Answers a request whose path starts with `WELL_KNOWN_PREFIX`. */
-  async handle(req: IncomingMessage, res: ServerResponse, path: string, query: string): Promise<void> {
+  /** Answers a request whose path starts with `WELL_KNOWN_PREFIX`; `client` is whom the rate limit counts it against. */
+  async handle(req: IncomingMessage, res: ServerResponse, path: string, query: string, client: string): Promise<void> {
     if (path !== ATTESTATION_PATH && path !== CONFIG_PATH) {
       return sendError(res, 404, 'NOT_FOUND', `${path} is not an endpoint of the ingress; it serves ${ATTESTATION_PATH} and ${CONFIG_PATH}.`);
     }
@@ -46,15 +46,15 @@ export class WellKnown {
       return sendError(res, 405, 'METHOD_NOT_ALLOWED', `${path} answers GET only.`, { headers: { allow: 'GET, HEAD' } });
     }
     if (path === CONFIG_PATH) return send(res, 'application/json; charset=utf-8', this.config);
-    await this.attest(req, res, query);
+    await this.attest(res, query, client);
   }
 
-  private async attest(req: IncomingMessage, res: ServerResponse, query: string): Promise<void> {
+  private async attest(res: ServerResponse, query: string, client: string): Promise<void> {
     const nonces = new URLSearchParams(query).getAll('nonce');
     if (nonces.length > 1 || (nonces.length === 1 && !NONCE_HEX.test(nonces[0]!))) {
       return sendError(res, 400, 'BAD_NONCE', 'nonce must be given once, as 1 to 64 bytes in hex (2 to 128 hex digits).');
     }
-    const decision = this.options.rateLimit.take(req.socket.remoteAddress ?? 'local');
+    const decision = this.options.rateLimit.take(client);
     if (!decision.allowed) {
       return sendError(res, 429, 'RATE_LIMITED', 'Too many attestation requests; retry later. One document per connection is enough.', {
         headers: { 'retry-after': String(decision.retryAfterSeconds) },

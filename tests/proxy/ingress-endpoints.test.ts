@@ -84,6 +84,22 @@ describe('GET /.well-known/cloister/attestation', () => {
     expect((await request(limited.port, { path: '/hello', credentials: stack.clients.alice })).status).toBe(200);
     await limited.close();
   });
+
+  it('counts an authenticated caller as itself, so anonymous clients sharing the bridge address cannot exhaust it', async () => {
+    const limited = await stack.another({ limits: { attestationsPerMinute: 2 } });
+    const statuses = async (credentials?: (typeof stack.clients)['alice']) => {
+      const codes: number[] = [];
+      for (let i = 0; i < 3; i++) codes.push((await request(limited.port, { path: ATTESTATION, ...(credentials && { credentials }) })).status);
+      return codes;
+    };
+    // Every client here connects from 127.0.0.1, as every client does behind the bridge.
+    expect(await statuses()).toEqual([200, 200, 429]);
+    expect(await statuses(stack.clients.alice)).toEqual([200, 200, 429]);
+    expect(await statuses(stack.clients.bob)).toEqual([200, 200, 429]);
+    // A certificate that names no configured caller is anonymous: minting keys buys no new budget.
+    expect(await statuses(stack.clients.stranger)).toEqual([429, 429, 429]);
+    await limited.close();
+  });
 });
 
 describe('GET /.well-known/cloister/config', () => {
