@@ -26,9 +26,25 @@ export function readFlags<Flag extends string, Required extends Flag>(
 }
 
 /** A flag's value as a positive integer no larger than `max`, or a sentence saying what was expected. */
-export function positiveInteger(flag: string, value: string | undefined, max: number): number | undefined {
+function positiveInteger(flag: string, value: string | undefined, max: number): number | undefined {
   if (value === undefined) return undefined;
   const n = /^[0-9]+$/.test(value) ? Number(value) : NaN;
   if (!Number.isSafeInteger(n) || n < 1 || n > max) throw new Error(`${flag} must be a whole number from 1 to ${max}; got "${value}"`);
   return n;
+}
+
+/** The flags that bound a relaying process's work, as the bridge and the egress relay both take them. */
+export const BOUND_FLAGS = ['--max-connections', '--idle-timeout-ms'] as const;
+
+/** How many connections at once, and how long one may idle: the values of `BOUND_FLAGS`, when given. */
+export interface ConnectionBounds {
+  maxConnections?: number;
+  idleTimeoutMs?: number;
+}
+
+/** Reads `BOUND_FLAGS` from flags read with `readFlags`; throws a sentence for a value out of range. */
+export function connectionBounds(flags: Partial<Record<(typeof BOUND_FLAGS)[number], string>>): ConnectionBounds {
+  const maxConnections = positiveInteger('--max-connections', flags['--max-connections'], 1_000_000);
+  const idleTimeoutMs = positiveInteger('--idle-timeout-ms', flags['--idle-timeout-ms'], 86_400_000);
+  return { ...(maxConnections !== undefined && { maxConnections }), ...(idleTimeoutMs !== undefined && { idleTimeoutMs }) };
 }

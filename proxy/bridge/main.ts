@@ -4,7 +4,7 @@
  * its own (on the parent instance, tcp://…:443 to the enclave's vsock ingress), stopped by SIGTERM.
  */
 import { jsonLinesLog } from '../log';
-import { positiveInteger, readFlags } from '../read-flags';
+import { BOUND_FLAGS, type ConnectionBounds, connectionBounds, readFlags } from '../read-flags';
 import { type Address, formatAddress, parseAddress } from '../transport/address';
 import { startBridge } from './index';
 
@@ -15,24 +15,15 @@ const USAGE =
   '  --max-connections: relayed connections at once (default 1024); --idle-timeout-ms: close a connection idle this long (default 600000)\n';
 
 /** What the bridge process is asked to do, from its flags. */
-export interface BridgeArgs {
+export interface BridgeArgs extends ConnectionBounds {
   listen: Address;
   target: Address;
-  maxConnections?: number;
-  idleTimeoutMs?: number;
 }
 
 /** The bridge's flags from argv (`--name VALUE` or `--name=VALUE`); throws a usage message otherwise. */
 export function parseArgs(argv: readonly string[]): BridgeArgs {
-  const flags = readFlags(argv, ['--listen', '--target', '--max-connections', '--idle-timeout-ms'], ['--listen', '--target']);
-  const maxConnections = positiveInteger('--max-connections', flags['--max-connections'], 1_000_000);
-  const idleTimeoutMs = positiveInteger('--idle-timeout-ms', flags['--idle-timeout-ms'], 86_400_000);
-  return {
-    listen: parseAddress(flags['--listen']),
-    target: parseAddress(flags['--target']),
-    ...(maxConnections !== undefined && { maxConnections }),
-    ...(idleTimeoutMs !== undefined && { idleTimeoutMs }),
-  };
+  const flags = readFlags(argv, ['--listen', '--target', ...BOUND_FLAGS], ['--listen', '--target']);
+  return { listen: parseAddress(flags['--listen']), target: parseAddress(flags['--target']), ...connectionBounds(flags) };
 }
 
 async function main(): Promise<void> {

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { jsonLinesLog } from '../log';
-import { positiveInteger, readFlags } from '../read-flags';
+import { BOUND_FLAGS, type ConnectionBounds, connectionBounds, readFlags } from '../read-flags';
 import { type Address, formatAddress, parseAddress } from '../transport/address';
 import { EgressAllowlist, type EgressTarget } from './allowlist';
 import { startRelay } from './relay';
@@ -21,24 +21,15 @@ const USAGE =
   '  --max-connections: tunnels at once (default 256); --idle-timeout-ms: close a tunnel idle this long (default 300000)\n';
 
 /** What the relay process is asked to do, from its flags. */
-export interface RelayArgs {
+export interface RelayArgs extends ConnectionBounds {
   listen: Address;
   config: string;
-  maxConnections?: number;
-  idleTimeoutMs?: number;
 }
 
 /** The relay's flags from argv (`--name VALUE` or `--name=VALUE`); throws a usage message otherwise. */
 export function parseRelayArgs(argv: readonly string[]): RelayArgs {
-  const flags = readFlags(argv, ['--listen', '--config', '--max-connections', '--idle-timeout-ms'], ['--listen', '--config']);
-  const maxConnections = positiveInteger('--max-connections', flags['--max-connections'], 1_000_000);
-  const idleTimeoutMs = positiveInteger('--idle-timeout-ms', flags['--idle-timeout-ms'], 86_400_000);
-  return {
-    listen: parseAddress(flags['--listen']),
-    config: flags['--config'],
-    ...(maxConnections !== undefined && { maxConnections }),
-    ...(idleTimeoutMs !== undefined && { idleTimeoutMs }),
-  };
+  const flags = readFlags(argv, ['--listen', '--config', ...BOUND_FLAGS], ['--listen', '--config']);
+  return { listen: parseAddress(flags['--listen']), config: flags['--config'], ...connectionBounds(flags) };
 }
 
 /**
