@@ -5,11 +5,13 @@
     {
       "target_name": "cloister_nsm",
       "sources": ["attestation/nsm/native/nsm.c"],
+      "include_dirs": ["native"],
       "cflags": ["-Wall", "-Wextra", "-std=gnu11"]
     },
     {
       "target_name": "cloister_vsock",
       "sources": ["proxy/transport/native/vsock.c"],
+      "include_dirs": ["native"],
       "cflags": ["-Wall", "-Wextra", "-std=gnu11"]
     }
   ]

@@ -8,6 +8,7 @@
  * Everything about the messages themselves (CBOR, limits, errors) lives in TypeScript.
  */
 #define NAPI_VERSION 8
+#define ADDON_NAME "cloister_nsm"
 #include <node_api.h>
 
 #include <errno.h>
@@ -21,6 +22,8 @@
 #include <sys/ioctl.h>
 #include <sys/uio.h>
 #include <unistd.h>
+
+#include "napi-errors.h"
 
 #ifndef O_CLOEXEC
 #define O_CLOEXEC 0
@@ -47,34 +50,6 @@ _Static_assert(NSM_IOCTL_RAW == 0xC0200A00UL, "NSM_IOCTL_RAW is 0xC0200A00 on 64
 /* A request may be at most 4096 bytes; a response buffer smaller than 12288 is silently truncated. */
 #define NSM_REQUEST_MAX 4096
 #define NSM_RESPONSE_MAX 12288
-
-#define CHECK(env, call)                                                      \
-  do {                                                                        \
-    if ((call) != napi_ok) {                                                  \
-      napi_throw_error((env), NULL, "cloister_nsm: N-API call failed: " #call); \
-      return NULL;                                                            \
-    }                                                                         \
-  } while (0)
-
-/* An Error like Node's system errors: message "syscall: strerror", .errno (positive), .syscall. */
-static napi_value errno_error(napi_env env, const char *syscall, int err) {
-  char text[256];
-  napi_value message, error, number, name;
-  snprintf(text, sizeof text, "%s: %s", syscall, strerror(err));
-  if (napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &message) != napi_ok) return NULL;
-  if (napi_create_error(env, NULL, message, &error) != napi_ok) return NULL;
-  if (napi_create_int32(env, err, &number) == napi_ok) napi_set_named_property(env, error, "errno", number);
-  if (napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &name) == napi_ok)
-    napi_set_named_property(env, error, "syscall", name);
-  return error;
-}
-
-static napi_value throw_errno(napi_env env, const char *syscall, int err) {
-  napi_value error = errno_error(env, syscall, err);
-  if (error != NULL) napi_throw(env, error);
-  else napi_throw_error(env, NULL, "cloister_nsm: system call failed");
-  return NULL;
-}
 
 static int get_fd(napi_env env, napi_value value, int *fd) {
   napi_valuetype type;

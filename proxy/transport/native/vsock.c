@@ -19,6 +19,7 @@
  * Every descriptor is made O_NONBLOCK | O_CLOEXEC.
  */
 #define NAPI_VERSION 8
+#define ADDON_NAME "cloister_vsock"
 #include <node_api.h>
 #include <uv.h>
 
@@ -35,36 +36,11 @@
 
 #include <linux/vm_sockets.h>
 
+#include "napi-errors.h"
+
 #ifndef SO_VM_SOCKETS_CONNECT_TIMEOUT
 #define SO_VM_SOCKETS_CONNECT_TIMEOUT 6
 #endif
-
-#define CHECK(env, call)                                                         \
-  do {                                                                           \
-    if ((call) != napi_ok) {                                                     \
-      napi_throw_error((env), NULL, "cloister_vsock: N-API call failed: " #call); \
-      return NULL;                                                               \
-    }                                                                            \
-  } while (0)
-
-static napi_value errno_error(napi_env env, const char *syscall, int err) {
-  char text[256];
-  napi_value message, error, number, name;
-  snprintf(text, sizeof text, "%s: %s", syscall, strerror(err));
-  if (napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &message) != napi_ok) return NULL;
-  if (napi_create_error(env, NULL, message, &error) != napi_ok) return NULL;
-  if (napi_create_int32(env, err, &number) == napi_ok) napi_set_named_property(env, error, "errno", number);
-  if (napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &name) == napi_ok)
-    napi_set_named_property(env, error, "syscall", name);
-  return error;
-}
-
-static napi_value throw_errno(napi_env env, const char *syscall, int err) {
-  napi_value error = errno_error(env, syscall, err);
-  if (error != NULL) napi_throw(env, error);
-  else napi_throw_error(env, NULL, "cloister_vsock: system call failed");
-  return NULL;
-}
 
 /* Reads argument i as an unsigned 32-bit integer (a CID, a port); throws a TypeError otherwise. */
 static int get_u32(napi_env env, napi_value value, const char *what, uint32_t *out) {
