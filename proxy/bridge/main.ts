@@ -1,7 +1,7 @@
 /**
  * `node dist/proxy/bridge/main.js --listen ADDRESS --target ADDRESS [--max-connections N]
- * [--idle-timeout-ms MS]`: the bridge as a process of
- * its own (on the parent instance, tcp://…:443 to the enclave's vsock ingress), stopped by SIGTERM.
+ * [--idle-timeout-ms MS]`: the bridge as a process of its own (on the parent instance, tcp://…:443
+ * to the enclave's vsock ingress), stopped by SIGTERM.
  */
 import { jsonLinesLog } from '../log';
 import { BOUND_FLAGS, type ConnectionBounds, connectionBounds, readFlags } from '../read-flags';

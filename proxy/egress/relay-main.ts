@@ -1,9 +1,9 @@
 /**
  * `node dist/proxy/egress/relay-main.js --listen ADDRESS --config FILE [--max-connections N]
- * [--idle-timeout-ms MS]`: the egress relay as a
- * process of its own on the parent instance (listening on vsock port 5001), checking every tunnel
- * against the `outbound` list of the same runtime configuration the enclave measured. Stopped by
- * SIGTERM or SIGINT. Usage and configuration errors exit 2.
+ * [--idle-timeout-ms MS]`: the egress relay as a process of its own on the parent instance
+ * (listening on vsock port 5001), checking every tunnel against the `outbound` list of the same
+ * runtime configuration the enclave measured. Stopped by SIGTERM or SIGINT. Usage and
+ * configuration errors exit 2.
  */
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
