@@ -1,7 +1,7 @@
 /**
- * The `--name VALUE` / `--name=VALUE` flags of the parent-side programs (bridge, egress relay),
- * each at most once and none unknown; throws a sentence naming the flag otherwise. Flags in
- * `required` must be present.
+ * The `--name VALUE` / `--name=VALUE` flags of the parent-side programs (bridge, egress relay,
+ * config push), each at most once and none unknown; throws a sentence naming the flag otherwise.
+ * Flags in `required` must be present.
  */
 export function readFlags<Flag extends string, Required extends Flag>(
   argv: readonly string[],
@@ -21,7 +21,10 @@ export function readFlags<Flag extends string, Required extends Flag>(
     values[flag] = value;
   }
   const missing = required.filter((flag) => values[flag] === undefined);
-  if (missing.length > 0) throw new Error(`${required.join(' and ')} ${required.length > 1 ? 'are' : 'is'} required (missing: ${missing.join(', ')})`);
+  if (missing.length > 0) {
+    const all = required.length === 2 ? `both ${required.join(' and ')} are` : `${required.join(', ')} ${required.length > 1 ? 'are' : 'is'}`;
+    throw new Error(`${all} required (missing: ${missing.join(', ')})`);
+  }
   return values as Partial<Record<Flag, string>> & Record<Required, string>;
 }
 

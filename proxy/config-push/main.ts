@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { jsonLinesLog } from '../log';
+import { readFlags } from '../read-flags';
 import { type Address, parseAddress } from '../transport/address';
 import { startConfigPush } from './index';
 
@@ -12,25 +13,10 @@ const USAGE =
   'usage: node dist/proxy/config-push/main.js --target ADDRESS --config FILE\n' +
   '  e.g. --target vsock://16:5002 --config cloister.config.json\n';
 
+/** The config push's flags from argv (`--name VALUE` or `--name=VALUE`); throws a usage message otherwise. */
 export function parseArgs(argv: readonly string[]): { target: Address; config: string } {
-  const values: { target?: Address; config?: string } = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const at = arg.indexOf('=');
-    const [flag, inline] = arg.startsWith('--') && at > 0 ? [arg.slice(0, at), arg.slice(at + 1)] : [arg, undefined];
-    if (flag !== '--target' && flag !== '--config') throw new Error(`unknown argument "${arg}"`);
-    const value = inline ?? argv[++i];
-    if (value === undefined || value === '') throw new Error(`${flag} needs a value`);
-    if (flag === '--target') {
-      if (values.target) throw new Error('--target is given twice');
-      values.target = parseAddress(value);
-    } else {
-      if (values.config) throw new Error('--config is given twice');
-      values.config = value;
-    }
-  }
-  if (!values.target || !values.config) throw new Error('both --target and --config are required');
-  return { target: values.target, config: values.config };
+  const flags = readFlags(argv, ['--target', '--config'], ['--target', '--config']);
+  return { target: parseAddress(flags['--target']), config: flags['--config'] };
 }
 
 function main(): void {
