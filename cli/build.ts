@@ -1,154 +1,120 @@
-import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError } from '../apps/config';
 import { loadConfigFile } from '../enclave/config/load-config';
+import { DEFAULT_BLOBS_DIR } from '../image/blobs';
+import { type EnclaveBuild, buildEnclave } from '../image/build-enclave';
+import { LOCAL_IMAGE_ID } from '../image/docker';
+import { ImageError } from '../image/errors';
+import { nitroCliBuild } from '../image/nitro-cli';
+import type { Pcrs } from '../image/pcrs';
+import { ToolError } from '../image/run-tool';
 import type { CliIo } from './main';
+import { toolVersion } from './tool-version';
 import { UsageError } from './usage-error';
+import { writeFileAtomic } from './write-atomic';
 
 /** The image tag `cloister build` gives the Docker image unless told otherwise. */
 export const DEFAULT_TAG = 'cloister-enclave:latest';
 /** Where `cloister build` writes the EIF, pcrs.json and policy.json unless told otherwise. */
 export const DEFAULT_OUT = 'eif';
-/** The file name of the enclave image inside the output directory. */
-export const EIF_NAME = 'cloister.eif';
 
-/** A tool (docker, nitro-cli) that could not be started, or failed: exit 2 or 1. */
-export class ToolError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: 1 | 2,
-  ) {
-    super(message);
-    this.name = 'ToolError';
-  }
-}
-
-/** What a finished tool printed. */
-export interface ToolOutput {
-  stdout: string;
-  stderr: string;
-}
-
-/**
- * Runs `command args…` to completion (found on PATH), passing its stderr through `onStderr` as it
- * comes (progress), and resolves to what it printed. A missing executable is a ToolError with exit
- * status 2; a non-zero exit is a ToolError with exit status 1 carrying the tool's stderr.
- */
-export function runTool(
-  command: string,
-  args: readonly string[],
-  options: { env?: NodeJS.ProcessEnv; onStderr?: (text: string) => void; cwd?: string } = {},
-): Promise<ToolOutput> {
-  return new Promise((done, fail) => {
-    let child;
-    try {
-      child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    } catch (e) {
-      fail(new ToolError(`cannot run ${command}: ${(e as Error).message}`, 2));
-      return;
-    }
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t));
-    child.stderr.setEncoding('utf8').on('data', (t: string) => {
-      stderr += t;
-      options.onStderr?.(t);
-    });
-    child.once('error', (e: NodeJS.ErrnoException) => {
-      const missing = e.code === 'ENOENT';
-      fail(new ToolError(missing ? `${command} is not installed or not on PATH (${installHint(command)})` : `cannot run ${command}: ${e.message}`, 2));
-    });
-    child.once('close', (code, signal) => {
-      if (code === 0) return done({ stdout, stderr });
-      const why = signal ? `was killed by ${signal}` : `failed (exit ${code})`;
-      const detail = (stderr.trim() || stdout.trim()).split('\n').slice(-20).join('\n');
-      fail(new ToolError(`${command} ${args[0] ?? ''} ${why}${detail ? `:\n${detail}` : ''}`, 1));
-    });
-  });
-}
-
-function installHint(command: string): string {
-  if (command === 'docker') return 'install Docker and start its daemon, e.g. `sudo dnf install -y docker && sudo systemctl enable --now docker`';
-  if (command === 'nitro-cli') return 'install the Nitro Enclaves CLI, e.g. `sudo dnf install -y aws-nitro-enclaves-cli aws-nitro-enclaves-cli-devel`';
-  return 'check PATH';
-}
-
-/**
- * The JSON object a nitro-cli command prints on stdout. Some versions print a line of prose
- * before it ("Start building the Enclave Image...", "Successfully terminated enclave …"), so the
- * first `{` or `[` from which the rest of the output parses is taken.
- */
-export function parseToolJson(command: string, stdout: string): unknown {
-  for (let i = 0; i < stdout.length; i++) {
-    const c = stdout[i];
-    if (c !== '{' && c !== '[') continue;
-    if (i > 0 && stdout[i - 1] !== '\n' && stdout[i - 1] !== ' ' && stdout[i - 1] !== '\r') continue;
-    try {
-      return JSON.parse(stdout.slice(i));
-    } catch {
-      /* prose containing a brace; keep looking */
-    }
-  }
-  throw new ToolError(`${command} printed no JSON output:\n${stdout.trim().split('\n').slice(-10).join('\n')}`, 1);
-}
-
-const PCR_HEX = /^[0-9a-f]{96}$/;
-
-/** The PCRs of `nitro-cli build-enclave` (or describe-eif) JSON: `{"Measurements": {"PCR0": …}}`. */
-export function readMeasurements(output: unknown): Record<string, string> {
-  const measurements = (output as { Measurements?: unknown } | null)?.Measurements;
-  if (typeof measurements !== 'object' || measurements === null) throw new ToolError('nitro-cli build-enclave printed no "Measurements"', 1);
-  const pcrs: Record<string, string> = {};
-  for (const [name, value] of Object.entries(measurements as Record<string, unknown>)) {
-    if (!/^PCR\d{1,2}$/.test(name)) continue;
-    const hex = typeof value === 'string' ? value.toLowerCase() : '';
-    if (!PCR_HEX.test(hex)) throw new ToolError(`nitro-cli build-enclave printed ${name} = ${JSON.stringify(value)}, not 96 hex digits`, 1);
-    pcrs[name] = hex;
-  }
-  for (const name of ['PCR0', 'PCR1', 'PCR2']) {
-    if (!(name in pcrs)) throw new ToolError(`nitro-cli build-enclave printed no ${name}`, 1);
-  }
-  return pcrs;
-}
-
-interface BuildFlags {
+/** The flags `cloister build` and `cloister verify-build` share: how to build the image and the EIF. */
+export interface BuildFlags {
   tag: string;
-  out: string;
-  context: string;
   file?: string;
   dockerBuildArg: string[];
-  config?: string;
+  network?: string;
+  cache: boolean;
+  blobs: string;
+  kernel?: string;
 }
 
-/** `cloister build`: Docker image → EIF with nitro-cli, pcrs.json and a ready client policy.json. */
-export function registerBuild(program: Command, io: CliIo, exit: (status: number) => void): void {
-  program
-    .command('build')
-    .description(
-      'On a build host with Docker and nitro-cli: build the image (docker build), convert it to an enclave image file ' +
-        '(nitro-cli build-enclave), and write cloister.eif, pcrs.json and a client policy.json to the output directory.',
-    )
+/** Adds the build flags to a command. */
+export function buildOptions(command: Command): Command {
+  return command
     .option('--tag <tag>', 'the Docker image tag', DEFAULT_TAG)
-    .option('--out <dir>', 'the output directory', DEFAULT_OUT)
-    .option('--context <dir>', 'the Docker build context (the checkout)', '.')
     .option('--file <Dockerfile>', 'the Dockerfile (default: <context>/Dockerfile)')
     .option('--docker-build-arg <K=V>', 'a build argument for docker build (e.g. BASE_IMAGE=node:20-bookworm-slim@sha256:…); repeat for more', collect, [])
-    .option('--config <file>', 'the runtime configuration the enclave will get: its digest goes into policy.json')
-    .action(async (flags: BuildFlags) => {
-      exit(await build(flags, io));
-    });
+    .option('--network <mode>', 'docker build --network (e.g. none, for a build that must reach nothing)')
+    .option('--no-cache', 'docker build --no-cache')
+    .option('--blobs <dir>', "AWS's Nitro boot blobs: init, nsm.ko, cmdline (and bzImage)", DEFAULT_BLOBS_DIR)
+    .option('--kernel <file>', 'the kernel (default: <blobs>/bzImage)');
 }
 
-async function build(flags: BuildFlags, io: CliIo): Promise<number> {
+/** Checks the flags and turns them into a build; nothing is run yet. */
+export function enclaveBuild(flags: BuildFlags, context: string, out: string, io: CliIo, image?: string): EnclaveBuild {
   const buildArgs = flags.dockerBuildArg.map(parseBuildArg);
-  const base = buildArgs.find(([k]) => k === 'BASE_IMAGE');
-  if (base && !/@sha256:[0-9a-f]{64}$/.test(base[1])) {
-    throw new UsageError(`--docker-build-arg BASE_IMAGE=${base[1]} is not pinned by digest (NAME@sha256:<64 hex>): the image would not be reproducible.`);
+  for (const [key, value] of buildArgs) {
+    if ((key === 'BASE_IMAGE' || key === 'BUILD_IMAGE') && !/@sha256:[0-9a-f]{64}$/.test(value) && !LOCAL_IMAGE_ID.test(value)) {
+      throw new UsageError(`--docker-build-arg ${key}=${value} is not pinned by digest (NAME@sha256:<64 hex>, or a local image ID sha256:<64 hex>): the image would not be reproducible.`);
+    }
   }
   const epoch = process.env.SOURCE_DATE_EPOCH ?? '0';
   if (!/^\d+$/.test(epoch)) throw new UsageError(`SOURCE_DATE_EPOCH=${epoch} is not a number of seconds.`);
+  return {
+    context,
+    dockerfile: flags.file ? resolve(flags.file) : join(context, 'Dockerfile'),
+    tag: flags.tag,
+    buildArgs: [['SOURCE_DATE_EPOCH', epoch], ...buildArgs],
+    ...(flags.network === undefined ? {} : { network: flags.network }),
+    noCache: !flags.cache,
+    ...(image === undefined ? {} : { image }),
+    blobsDir: resolve(flags.blobs),
+    ...(flags.kernel === undefined ? {} : { kernel: resolve(flags.kernel) }),
+    out,
+    sourceDateEpoch: Number(epoch),
+    toolVersion: toolVersion(),
+    log: (line) => io.stderr(`cloister build: ${line}\n`),
+    progress: (done, total) => io.stderr(`cloister build: ${Math.round(done / 2 ** 20)} of ${Math.round(total / 2 ** 20)} MiB written\n`),
+  };
+}
+
+/**
+ * The exit status for a failure of the build pipeline, after saying what went wrong: 2 for what
+ * the caller must supply (a tool, a blob), 1 for a build that failed or an image that cannot run.
+ */
+export function buildFailure(e: unknown, io: CliIo, command: string): number {
+  if (e instanceof ToolError) {
+    io.stderr(`cloister ${command}: ${e.message}\n`);
+    return e.exitCode;
+  }
+  if (e instanceof ImageError) {
+    io.stderr(`cloister ${command}: ${e.code}: ${e.message}\n`);
+    return e.code === 'BLOB_MISSING' ? 2 : 1;
+  }
+  throw e;
+}
+
+interface BuildCommandFlags extends BuildFlags {
+  out: string;
+  context: string;
+  config?: string;
+  image?: string;
+  nitroCli?: boolean;
+}
+
+/** `cloister build`: Docker image → our own EIF, pcrs.json and a ready client policy.json. */
+export function registerBuild(program: Command, io: CliIo, exit: (status: number) => void): void {
+  buildOptions(
+    program
+      .command('build')
+      .description(
+        'Build the enclave image (docker build), assemble its EIF from the image and the Nitro boot blobs, compute PCR0/1/2, ' +
+          'and write cloister.eif, pcrs.json and a client policy.json to the output directory. No nitro-cli needed.',
+      )
+      .option('--out <dir>', 'the output directory', DEFAULT_OUT)
+      .option('--context <dir>', 'the Docker build context (the checkout)', '.')
+      .option('--image <ref>', 'an image already built: skip docker build and make the EIF of this one')
+      .option('--config <file>', 'the runtime configuration the enclave will get: its digest goes into policy.json')
+      .option('--nitro-cli', 'also let nitro-cli build-enclave build the image, and report whether its PCRs equal ours'),
+  ).action(async (flags: BuildCommandFlags) => {
+    exit(await build(flags, io));
+  });
+}
+
+async function build(flags: BuildCommandFlags, io: CliIo): Promise<number> {
   let configDigest: string | undefined;
   if (flags.config !== undefined) {
     try {
@@ -159,39 +125,27 @@ async function build(flags: BuildFlags, io: CliIo): Promise<number> {
     }
   }
   const out = resolve(flags.out);
+  const plan = enclaveBuild(flags, resolve(flags.context), out, io, flags.image);
   try {
     mkdirSync(out, { recursive: true });
   } catch (e) {
     throw new UsageError(`cannot create the output directory ${out}: ${(e as Error).message}`);
   }
-  const context = resolve(flags.context);
-  const eif = join(out, EIF_NAME);
-  const env = { ...process.env, SOURCE_DATE_EPOCH: epoch, DOCKER_BUILDKIT: '1' };
-
-  const dockerArgs = ['build', '--tag', flags.tag, '--file', flags.file ? resolve(flags.file) : join(context, 'Dockerfile')];
-  dockerArgs.push('--build-arg', `SOURCE_DATE_EPOCH=${epoch}`);
-  for (const [k, v] of buildArgs) dockerArgs.push('--build-arg', `${k}=${v}`);
-  dockerArgs.push(context);
-  const nitroArgs = ['build-enclave', '--docker-uri', flags.tag, '--output-file', eif];
-
   try {
-    io.stderr(`cloister build: docker ${dockerArgs.join(' ')}\n`);
-    await runTool('docker', dockerArgs, { env, onStderr: io.stderr });
-    io.stderr(`cloister build: nitro-cli ${nitroArgs.join(' ')}\n`);
-    const { stdout } = await runTool('nitro-cli', nitroArgs, { env });
-    const pcrs = readMeasurements(parseToolJson('nitro-cli build-enclave', stdout));
+    const built = await buildEnclave(plan);
+    const pcrs: Pcrs = built.pcrs;
     const policy: Record<string, unknown> = {
       root: 'aws',
-      pcrs: Object.fromEntries(Object.entries(pcrs).map(([name, hex]) => [name.slice(3), [hex]])),
+      pcrs: { 0: [pcrs.PCR0], 1: [pcrs.PCR1], 2: [pcrs.PCR2] },
       ...(configDigest ? { config: configDigest } : {}),
       maxAgeSeconds: 300,
       allowDebug: false,
     };
-    writeFileSync(join(out, 'pcrs.json'), `${JSON.stringify(pcrs, null, 2)}\n`);
-    writeFileSync(join(out, 'policy.json'), `${JSON.stringify(policy, null, 2)}\n`);
+    writeFileAtomic(join(out, 'pcrs.json'), `${JSON.stringify(pcrs, null, 2)}\n`);
+    writeFileAtomic(join(out, 'policy.json'), `${JSON.stringify(policy, null, 2)}\n`);
     const lines = [
-      `image   ${flags.tag}`,
-      `eif     ${eif}`,
+      `image   ${built.image} (${built.imageId})`,
+      `eif     ${built.eif}`,
       `pcrs    ${join(out, 'pcrs.json')}`,
       ...Object.entries(pcrs).map(([name, hex]) => `  ${name.padEnd(5)} ${hex}`),
       `policy  ${join(out, 'policy.json')} (root aws, PCR0/1/2, maxAgeSeconds 300, allowDebug false)`,
@@ -199,13 +153,28 @@ async function build(flags: BuildFlags, io: CliIo): Promise<number> {
         ? `config  ${configDigest} (from ${flags.config})`
         : 'note    policy.json pins no configuration: add "config": "<digest>" (cloister config digest FILE) or rerun with --config FILE',
     ];
+    if (flags.nitroCli) lines.push(...(await compareWithNitroCli(built.image, join(out, 'nitro-cli.eif'), pcrs, io)));
     io.stdout(`${lines.join('\n')}\n`);
     return 0;
   } catch (e) {
-    if (!(e instanceof ToolError)) throw e;
-    io.stderr(`cloister build: ${e.message}\n`);
-    return e.exitCode;
+    return buildFailure(e, io, 'build');
   }
+}
+
+/** Lets nitro-cli build the same image and says, PCR by PCR, whether its measurements equal ours. */
+async function compareWithNitroCli(image: string, eif: string, ours: Pcrs, io: CliIo): Promise<string[]> {
+  io.stderr(`cloister build: nitro-cli build-enclave --docker-uri ${image} --output-file ${eif}\n`);
+  const theirs = await nitroCliBuild(image, eif);
+  const lines = [`nitro-cli ${eif}`];
+  for (const name of ['PCR0', 'PCR1', 'PCR2'] as const) {
+    const same = theirs[name] === ours[name];
+    lines.push(`  ${same ? '✓' : '✗'} ${name.padEnd(5)} ${theirs[name]}${same ? ' (equal)' : ' (differs)'}`);
+  }
+  if (theirs.PCR1 !== ours.PCR1) lines.push('  PCR1 differs: nitro-cli used other boot blobs than --blobs/--kernel.');
+  if (theirs.PCR2 !== ours.PCR2) {
+    lines.push('  PCR2 differs: nitro-cli keeps the times and order of the image layers, cloister writes the image canonically; pin the PCRs of the EIF you run.');
+  }
+  return lines;
 }
 
 function parseBuildArg(arg: string): [string, string] {

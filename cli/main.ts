@@ -5,9 +5,11 @@ import { registerCall } from './call';
 import { registerConfigDigest } from './config-digest';
 import { registerDev } from './dev';
 import { registerKeygen } from './keygen';
+import { registerPcrs } from './pcrs';
 import { registerRun } from './run';
 import { UsageError } from './usage-error';
 import { registerVerify } from './verify';
+import { registerVerifyBuild } from './verify-build';
 
 /** Where a command writes; tests pass their own. */
 export interface CliIo {
@@ -33,6 +35,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   registerConfigDigest(program, io, exit);
   registerDev(program, io, exit);
   registerBuild(program, io, exit);
+  registerPcrs(program, io, exit);
+  registerVerifyBuild(program, io, exit);
   registerRun(program, io, exit);
   try {
     await program.parseAsync(argv, { from: 'user' });

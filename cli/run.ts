@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError } from '../apps/config';
 import { loadConfigFile } from '../enclave/config/load-config';
-import { ToolError, parseToolJson, runTool } from './build';
+import { ToolError, parseToolJson, runTool } from '../image/run-tool';
 import type { CliIo } from './main';
 import { UsageError } from './usage-error';
 

@@ -91,7 +91,8 @@ function verify(path: string, flags: VerifyFlags): VerifyReport {
   };
 }
 
-function loadRoot(root: string): TrustedRoot {
+/** `--root aws` or a PEM file: the root a stored document is verified under. */
+export function loadRoot(root: string): TrustedRoot {
   if (root === 'aws') return awsNitroRoot();
   let pem: string;
   try {

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 
 /**
  * Stand-ins for `docker`, `nitro-cli` and the three parent-side programs, for testing
- * `cloister build` and `cloister run` where neither tool exists. Each appends one JSON line per
+ * `cloister build` and `cloister run` without an engine or nitro-cli. The docker stand-in's
+ * "image" of a build context is that context's files, so an EIF made from it changes with them. Each appends one JSON line per
  * invocation (and per lifecycle event) to `$STANDIN_LOG`, refuses arguments the real tool would
  * not get from Cloister (exit 1), and prints the output documented for the real tool.
  */
@@ -35,25 +36,69 @@ export function readLog(log: string): StandInEntry[] {
 
 const DOCKER = String.raw`
 const fs = require('fs');
+const path = require('path');
+const { execFileSync } = require('child_process');
 const argv = process.argv.slice(2);
 fs.appendFileSync(process.env.STANDIN_LOG, JSON.stringify({ tool: 'docker', argv, env: { SOURCE_DATE_EPOCH: process.env.SOURCE_DATE_EPOCH } }) + '\n');
 const refuse = (why) => { process.stderr.write('docker stand-in: ' + why + '\n'); process.exit(1); };
-if (argv[0] !== 'build') refuse('expected "build", got ' + argv[0]);
-let tag, file, context;
-for (let i = 1; i < argv.length; i++) {
-  const a = argv[i];
-  if (a === '--tag') tag = argv[++i];
-  else if (a === '--file') file = argv[++i];
-  else if (a === '--build-arg') { if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(argv[++i] || '')) refuse('bad --build-arg ' + argv[i]); }
-  else if (a.startsWith('-')) refuse('unexpected option ' + a);
-  else if (context === undefined) context = a;
-  else refuse('a second context ' + a);
+const state = process.env.STANDIN_STATE;
+const images = path.join(state, 'images.json');
+const load = () => (fs.existsSync(images) ? JSON.parse(fs.readFileSync(images, 'utf8')) : {});
+const save = (all) => fs.writeFileSync(images, JSON.stringify(all));
+const crypto = require('crypto');
+const idOf = (text) => 'sha256:' + crypto.createHash('sha256').update(text).digest('hex');
+const [command, ...rest] = argv;
+if (command === 'build') {
+  let tag, file, context;
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i];
+    if (a === '--tag') tag = rest[++i];
+    else if (a === '--file') file = rest[++i];
+    else if (a === '--network') { if (rest[++i] !== 'none') refuse('unexpected network ' + rest[i]); }
+    else if (a === '--no-cache') {}
+    else if (a === '--build-arg') { if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(rest[++i] || '')) refuse('bad --build-arg ' + rest[i]); }
+    else if (a.startsWith('-')) refuse('unexpected option ' + a);
+    else if (context === undefined) context = a;
+    else refuse('a second context ' + a);
+  }
+  if (!tag || !file || !context) refuse('need --tag, --file and a context');
+  if (!fs.existsSync(file)) refuse('no Dockerfile at ' + file);
+  if (process.env.STANDIN_FAIL === 'docker') { process.stderr.write('ERROR: failed to solve: process "/bin/sh -c npm ci" did not complete successfully: exit code: 1\n'); process.exit(1); }
+  process.stderr.write('#1 [internal] load build definition from Dockerfile\n');
+  // The image's file system is the context itself, as a COPY . / would make it.
+  const all = load();
+  const config = process.env.STANDIN_NO_COMMAND ? { Cmd: null, Entrypoint: null, Env: ['PATH=/usr/bin'] } : { Cmd: null, Entrypoint: ['/usr/local/bin/node', '/app/dist/enclave/main.js'], Env: ['PATH=/usr/local/bin:/usr/bin', 'NODE_ENV=production'] };
+  all[tag] = { context: path.resolve(context), config, id: idOf(tag + context + JSON.stringify(config)) };
+  save(all);
+  process.stdout.write('naming to docker.io/library/' + tag + ' done\n');
+} else if (command === 'image' && rest[0] === 'inspect') {
+  const ref = rest[rest.length - 1];
+  const image = load()[ref] || Object.values(load()).find((i) => i.id === ref);
+  if (!image) { process.stderr.write('Error: No such image: ' + ref + '\n'); process.exit(1); }
+  if (rest[1] === '--format') process.stdout.write(image.id + '\n');
+  else process.stdout.write(JSON.stringify([{ Id: image.id, Config: image.config }]) + '\n');
+} else if (command === 'tag') {
+  const all = load();
+  const image = Object.values(all).find((i) => i.id === rest[0]);
+  if (!image) refuse('no image ' + rest[0]);
+  all[rest[1]] = image;
+  save(all);
+} else if (command === 'create') {
+  if (rest[0] !== '--network' || rest[1] !== 'none' || rest[2] !== '--') refuse('create without --network none --');
+  const image = load()[rest[3]];
+  if (!image) refuse('no image ' + rest[3]);
+  const id = crypto.randomBytes(32).toString('hex');
+  fs.writeFileSync(path.join(state, id), image.context);
+  process.stdout.write(id + '\n');
+} else if (command === 'export') {
+  if (rest[0] !== '--output') refuse('export without --output');
+  const context = fs.readFileSync(path.join(state, rest[2]), 'utf8');
+  execFileSync('tar', ['--create', '--format=pax', '--file', rest[1], '--exclude=./node_modules', '--exclude=./.git', '--exclude=./dist', '--exclude=./.cloister', '-C', context, '.']);
+} else if (command === 'rm') {
+  fs.rmSync(path.join(state, rest[1]));
+} else {
+  refuse('unexpected command ' + command);
 }
-if (!tag || !file || !context) refuse('need --tag, --file and a context');
-if (!fs.existsSync(file)) refuse('no Dockerfile at ' + file);
-if (process.env.STANDIN_FAIL === 'docker') { process.stderr.write('ERROR: failed to solve: process "/bin/sh -c npm ci" did not complete successfully: exit code: 1\n'); process.exit(1); }
-process.stderr.write('#1 [internal] load build definition from Dockerfile\n');
-process.stdout.write('naming to docker.io/library/' + tag + ' done\n');
 `;
 
 const NITRO = String.raw`
@@ -105,13 +150,15 @@ if (process.env.STANDIN_DIE === ${JSON.stringify(name)}) setTimeout(() => { log(
 `;
 
 /**
- * Writes the stand-ins under `dir`: `dir/bin/docker`, `dir/bin/nitro-cli` (put `dir/bin` first on
+ * Writes the stand-ins under `dir`: `dir/bin/docker` (its images in `dir/docker-state`), `dir/bin/nitro-cli` (put `dir/bin` first on
  * PATH) and `dir/proxy/{bridge/main.js, egress/relay-main.js, config-push/main.js}` (CLOISTER_PROXY_DIR).
  */
 export function writeStandIns(dir: string): { bin: string; proxy: string; env: Record<string, string> } {
   const bin = join(dir, 'bin');
   const proxy = join(dir, 'proxy');
+  const state = join(dir, 'docker-state');
   mkdirSync(bin, { recursive: true });
+  mkdirSync(state, { recursive: true });
   for (const [name, body] of [['docker', DOCKER], ['nitro-cli', NITRO]] as const) {
     writeFileSync(join(bin, name), `#!${process.execPath}\n${body}`);
     chmodSync(join(bin, name), 0o755);
@@ -123,6 +170,6 @@ export function writeStandIns(dir: string): { bin: string; proxy: string; env: R
   return {
     bin,
     proxy,
-    env: { STANDIN_PCRS: JSON.stringify(STANDIN_PCRS), STANDIN_ENCLAVE_ID, STANDIN_LOG: join(dir, 'standins.log') },
+    env: { STANDIN_PCRS: JSON.stringify(STANDIN_PCRS), STANDIN_ENCLAVE_ID, STANDIN_LOG: join(dir, 'standins.log'), STANDIN_STATE: state },
   };
 }

@@ -1,9 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { loadPolicy } from '../../client';
 import { loadConfigFile } from '../../enclave/config/load-config';
+import { readEif } from '../../image/read-eif';
+import { BLOBS } from '../image/eif-support';
 import { type TestBuild, buildForTests } from '../enclave/support/build';
 import { STANDIN_ENCLAVE_ID, STANDIN_PCRS, type StandInEntry, readLog, writeStandIns } from './build-run-standins';
 import { cloister } from './run';
@@ -29,52 +31,76 @@ beforeEach(() => {
   Object.assign(process.env, standins.env, { PATH: `${standins.bin}${delimiter}${savedEnv.PATH}` });
   delete process.env.SOURCE_DATE_EPOCH;
   delete process.env.STANDIN_FAIL;
+  delete process.env.STANDIN_NO_COMMAND;
 });
 afterEach(() => {
   for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
   Object.assign(process.env, savedEnv);
 });
 
-const lower = (pcrs: Record<string, string>) => Object.fromEntries(Object.entries(pcrs).map(([k, v]) => [k, v.toLowerCase()]));
 
 describe('cloister build (against docker and nitro-cli stand-ins)', () => {
-  it('runs docker build and nitro-cli build-enclave, and writes cloister.eif, pcrs.json and a client policy.json', async () => {
+  let context: string;
+  let kernel: string;
+  beforeAll(() => {
+    context = join(dir, 'checkout');
+    mkdirSync(join(context, 'app'), { recursive: true });
+    writeFileSync(join(context, 'Dockerfile'), 'FROM scratch\n');
+    writeFileSync(join(context, 'app', 'main.js'), 'console.log("enclave");\n');
+    kernel = join(dir, 'bzImage');
+    writeFileSync(kernel, Buffer.alloc(4096, 7));
+  });
+  const blobs = () => ['--blobs', BLOBS, '--kernel', kernel];
+
+  it('builds the image, writes our own EIF, pcrs.json and a client policy.json, and prints the PCRs', async () => {
     const out = join(dir, 'out1');
     process.env.SOURCE_DATE_EPOCH = '1700000000';
-    const r = await cloister('build', '--tag', 'acme/enclave:1', '--out', out, '--context', ROOT, '--docker-build-arg', `BASE_IMAGE=${PINNED}`, '--docker-build-arg', 'NPM_FLAGS=--foo');
+    const r = await cloister('build', '--tag', 'acme/enclave:1', '--out', out, '--context', context, ...blobs(), '--network', 'none', '--docker-build-arg', `BASE_IMAGE=${PINNED}`);
     expect(r.stderr).not.toMatch(/stand-in:/);
     expect(r.status).toBe(0);
 
     const calls = readLog(log);
-    expect(calls.map((c) => c.tool)).toEqual(['docker', 'nitro-cli']);
+    expect(calls.map((c) => c.argv.slice(0, 2).join(' '))).toEqual(['build --tag', 'image inspect', 'create --network', `export --output`, `rm --force`]);
     expect(calls[0]!.argv).toEqual([
-      'build', '--tag', 'acme/enclave:1', '--file', join(ROOT, 'Dockerfile'),
-      '--build-arg', 'SOURCE_DATE_EPOCH=1700000000', '--build-arg', `BASE_IMAGE=${PINNED}`, '--build-arg', 'NPM_FLAGS=--foo', ROOT,
+      'build', '--tag', 'acme/enclave:1', '--file', join(context, 'Dockerfile'), '--network', 'none',
+      '--build-arg', 'SOURCE_DATE_EPOCH=1700000000', '--build-arg', `BASE_IMAGE=${PINNED}`, context,
     ]);
-    expect(calls[0]!.env).toEqual({ SOURCE_DATE_EPOCH: '1700000000' });
-    expect(calls[1]!.argv).toEqual(['build-enclave', '--docker-uri', 'acme/enclave:1', '--output-file', join(out, 'cloister.eif')]);
+    // Whatever builder the host has: cloister build does not force BuildKit (which needs buildx on new docker CLIs).
+    expect(calls.every((c) => c.tool !== 'nitro-cli')).toBe(true);
 
-    expect(readFileSync(join(out, 'cloister.eif'), 'utf8')).toBe('EIF stand-in for acme/enclave:1\n');
-    expect(JSON.parse(readFileSync(join(out, 'pcrs.json'), 'utf8'))).toEqual(lower(STANDIN_PCRS));
+    const pcrs = JSON.parse(readFileSync(join(out, 'pcrs.json'), 'utf8'));
+    expect(pcrs).toEqual(readEif(join(out, 'cloister.eif')).pcrs);
+    expect(Object.keys(pcrs)).toEqual(['PCR0', 'PCR1', 'PCR2']);
     const policy = JSON.parse(readFileSync(join(out, 'policy.json'), 'utf8'));
-    expect(policy).toEqual({
-      root: 'aws',
-      pcrs: { 0: [STANDIN_PCRS.PCR0.toLowerCase()], 1: [STANDIN_PCRS.PCR1.toLowerCase()], 2: [STANDIN_PCRS.PCR2.toLowerCase()] },
-      maxAgeSeconds: 300,
-      allowDebug: false,
-    });
-    // The written policy is one the client library accepts as it is.
-    const loaded = loadPolicy(join(out, 'policy.json'));
-    expect(loaded.allowDebug).toBe(false);
-    expect(r.stdout).toContain(join(out, 'pcrs.json'));
-    expect(r.stdout).toContain(join(out, 'policy.json'));
-    expect(r.stdout).toContain(STANDIN_PCRS.PCR0.toLowerCase());
+    expect(policy).toEqual({ root: 'aws', pcrs: { 0: [pcrs.PCR0], 1: [pcrs.PCR1], 2: [pcrs.PCR2] }, maxAgeSeconds: 300, allowDebug: false });
+    expect(loadPolicy(join(out, 'policy.json')).allowDebug).toBe(false);
+    expect(r.stdout).toContain(pcrs.PCR0);
     expect(r.stdout).toMatch(/pins no configuration/);
+
+    const shown = await cloister('pcrs', join(out, 'cloister.eif'), '--json');
+    expect(shown.status).toBe(0);
+    expect(shown.stdout).toBe(readFileSync(join(out, 'pcrs.json'), 'utf8'));
+  });
+
+  it('gives the same EIF, byte for byte, for the same sources in another folder; another PCR2 when one byte changes', async () => {
+    const copy = join(dir, 'elsewhere', 'checkout');
+    cpSync(context, copy, { recursive: true });
+    const a = await cloister('build', '--out', join(dir, 'same-a'), '--context', context, ...blobs());
+    const b = await cloister('build', '--out', join(dir, 'same-b'), '--context', copy, ...blobs());
+    expect([a.status, b.status]).toEqual([0, 0]);
+    expect(readFileSync(join(dir, 'same-a', 'cloister.eif')).equals(readFileSync(join(dir, 'same-b', 'cloister.eif')))).toBe(true);
+
+    writeFileSync(join(copy, 'app', 'main.js'), 'console.log("enclavE");\n');
+    const c = await cloister('build', '--out', join(dir, 'same-c'), '--context', copy, ...blobs());
+    const [pa, pc] = [a, c].map((_, i) => JSON.parse(readFileSync(join(dir, ['same-a', 'same-c'][i]!, 'pcrs.json'), 'utf8')));
+    expect(pc.PCR1).toBe(pa.PCR1);
+    expect(pc.PCR2).not.toBe(pa.PCR2);
+    expect(pc.PCR0).not.toBe(pa.PCR0);
   });
 
   it('defaults SOURCE_DATE_EPOCH to 0 and, with --config, pins the configuration digest in policy.json', async () => {
     const out = join(dir, 'out2');
-    const r = await cloister('build', '--out', out, '--context', ROOT, '--config', CONFIG);
+    const r = await cloister('build', '--out', out, '--context', context, '--config', CONFIG, ...blobs());
     expect(r.status).toBe(0);
     const [docker] = readLog(log);
     expect(docker!.argv).toContain('SOURCE_DATE_EPOCH=0');
@@ -85,45 +111,186 @@ describe('cloister build (against docker and nitro-cli stand-ins)', () => {
     expect(r.stdout).toContain(DIGEST);
   });
 
-  it('exits 2 with a clear message when docker or nitro-cli is not installed', async () => {
+  it('exits 2 naming the blob when a boot blob or the kernel is missing, before running docker', async () => {
+    const out = join(dir, 'out-blobs');
+    const noKernel = await cloister('build', '--out', out, '--context', context, '--blobs', BLOBS);
+    expect(noKernel.status).toBe(2);
+    expect(noKernel.stderr).toMatch(/BLOB_MISSING: the kernel .*bzImage is not a readable file; pass --kernel FILE/);
+    const noBlobs = await cloister('build', '--out', out, '--context', context, '--blobs', join(dir, 'nothing-here'), '--kernel', kernel);
+    expect(noBlobs.status).toBe(2);
+    expect(noBlobs.stderr).toMatch(/BLOB_MISSING: cannot read the Nitro boot blob .*nothing-here\/cmdline/);
+    expect(readLog(log)).toEqual([]);
+    expect(existsSync(join(out, 'cloister.eif'))).toBe(false);
+  });
+
+  it('exits 1 with IMAGE_NO_COMMAND for an image that runs nothing, writing nothing', async () => {
+    process.env.STANDIN_NO_COMMAND = '1';
+    const out = join(dir, 'out-nocmd');
+    const r = await cloister('build', '--tag', 'acme/nothing:1', '--out', out, '--context', context, ...blobs());
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/IMAGE_NO_COMMAND: the image acme\/nothing:1 has neither CMD nor ENTRYPOINT/);
+    expect(readdirSync(out)).toEqual([]);
+  });
+
+  it('exits 2 with a clear message when docker is not installed', async () => {
     const empty = join(dir, 'empty-bin');
     mkdirSync(empty, { recursive: true });
     process.env.PATH = empty;
-    const noDocker = await cloister('build', '--out', join(dir, 'out3'), '--context', ROOT);
+    const noDocker = await cloister('build', '--out', join(dir, 'out3'), '--context', context, ...blobs());
     expect(noDocker.status).toBe(2);
     expect(noDocker.stderr).toMatch(/docker is not installed or not on PATH/);
+    expect(existsSync(join(dir, 'out3', 'pcrs.json'))).toBe(false);
+  });
+
+  it("exits 1 with docker's own error when docker build fails, writing nothing", async () => {
+    process.env.STANDIN_FAIL = 'docker';
+    const docker = await cloister('build', '--out', join(dir, 'out4'), '--context', context, ...blobs());
+    expect(docker.status).toBe(1);
+    expect(docker.stderr).toMatch(/docker build failed \(exit 1\):\n.*failed to solve/);
+    expect(readLog(log).map((c) => c.tool)).toEqual(['docker']);
+    expect(readdirSync(join(dir, 'out4'))).toEqual([]);
+  });
+
+  it("with --nitro-cli, lets nitro-cli build too and reports, PCR by PCR, whether its measurements equal ours", async () => {
+    const out = join(dir, 'out-nitro');
+    const r = await cloister('build', '--tag', 'acme/enclave:2', '--out', out, '--context', context, ...blobs(), '--nitro-cli');
+    expect(r.status).toBe(0);
+    expect(readLog(log).find((c) => c.tool === 'nitro-cli')!.argv).toEqual(['build-enclave', '--docker-uri', 'acme/enclave:2', '--output-file', join(out, 'nitro-cli.eif')]);
+    expect(r.stdout).toContain(`✗ PCR2  ${STANDIN_PCRS.PCR2.toLowerCase()} (differs)`);
+    expect(r.stdout).toMatch(/PCR1 differs: nitro-cli used other boot blobs/);
+    expect(JSON.parse(readFileSync(join(out, 'pcrs.json'), 'utf8'))).toEqual(readEif(join(out, 'cloister.eif')).pcrs);
 
     const onlyDocker = join(dir, 'only-docker');
     mkdirSync(onlyDocker, { recursive: true });
     writeFileSync(join(onlyDocker, 'docker'), readFileSync(join(standins.bin, 'docker')), { mode: 0o755 });
-    process.env.PATH = onlyDocker;
-    const noNitro = await cloister('build', '--out', join(dir, 'out3'), '--context', ROOT);
-    expect(noNitro.status).toBe(2);
-    expect(noNitro.stderr).toMatch(/nitro-cli is not installed or not on PATH/);
-    expect(existsSync(join(dir, 'out3', 'pcrs.json'))).toBe(false);
+    process.env.PATH = `${onlyDocker}${delimiter}/usr/bin${delimiter}/bin`;
+    const missing = await cloister('build', '--out', join(dir, 'out-nitro2'), '--context', context, ...blobs(), '--nitro-cli');
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/nitro-cli is not installed or not on PATH/);
   });
 
-  it('exits 1 with the tool\'s own error when docker build or nitro-cli build-enclave fails, writing nothing', async () => {
-    process.env.STANDIN_FAIL = 'docker';
-    const docker = await cloister('build', '--out', join(dir, 'out4'), '--context', ROOT);
-    expect(docker.status).toBe(1);
-    expect(docker.stderr).toMatch(/docker build failed \(exit 1\):\n.*failed to solve/);
-    expect(readLog(log).map((c) => c.tool)).toEqual(['docker']);
-
-    process.env.STANDIN_FAIL = 'build-enclave';
-    const nitro = await cloister('build', '--out', join(dir, 'out4'), '--context', ROOT);
-    expect(nitro.status).toBe(1);
-    expect(nitro.stderr).toMatch(/nitro-cli build-enclave failed \(exit 1\):\n.*E26/);
-    expect(existsSync(join(dir, 'out4', 'pcrs.json'))).toBe(false);
-    expect(existsSync(join(dir, 'out4', 'policy.json'))).toBe(false);
-  });
-
-  it('refuses a base image not pinned by digest and malformed build arguments (exit 2, nothing run)', async () => {
-    const unpinned = await cloister('build', '--out', join(dir, 'out5'), '--context', ROOT, '--docker-build-arg', 'BASE_IMAGE=node:20');
+  it('refuses a base image not pinned by digest and malformed build arguments (exit 2, nothing run); a local image ID is a pin', async () => {
+    const unpinned = await cloister('build', '--out', join(dir, 'out5'), '--context', context, ...blobs(), '--docker-build-arg', 'BASE_IMAGE=node:20');
     expect(unpinned.status).toBe(2);
     expect(unpinned.stderr).toMatch(/not pinned by digest/);
-    const malformed = await cloister('build', '--out', join(dir, 'out5'), '--context', ROOT, '--docker-build-arg', 'no-equals');
+    const build = await cloister('build', '--out', join(dir, 'out5'), '--context', context, ...blobs(), '--docker-build-arg', 'BUILD_IMAGE=node:20-bookworm');
+    expect(build.status).toBe(2);
+    const malformed = await cloister('build', '--out', join(dir, 'out5'), '--context', context, ...blobs(), '--docker-build-arg', 'no-equals');
     expect(malformed.status).toBe(2);
+    expect(readLog(log)).toEqual([]);
+
+    expect((await cloister('build', '--tag', 'base:local', '--out', join(dir, 'out6'), '--context', context, ...blobs())).status).toBe(0);
+    rmSync(log);
+    const baseId = JSON.parse(readFileSync(join(standins.env.STANDIN_STATE!, 'images.json'), 'utf8'))['base:local'].id as string;
+    const local = await cloister('build', '--out', join(dir, 'out6'), '--context', context, ...blobs(), '--docker-build-arg', `BASE_IMAGE=${baseId}`);
+    expect(local.status).toBe(0);
+    const calls = readLog(log);
+    expect(calls.find((c) => c.argv[0] === 'tag')!.argv).toEqual(['tag', baseId, `cloister-pinned:${baseId.slice(7)}`]);
+    expect(calls.find((c) => c.argv[0] === 'build')!.argv).toContain(`BASE_IMAGE=cloister-pinned:${baseId.slice(7)}`);
+  });
+});
+
+describe('cloister pcrs', () => {
+  it('refuses a corrupted copy with exit 1 and its code, and a missing file with exit 2', async () => {
+    const out = join(dir, 'pcrs-src');
+    const kernel = join(dir, 'pcrs-kernel');
+    writeFileSync(kernel, 'kernel');
+    const context = join(dir, 'pcrs-context');
+    mkdirSync(context, { recursive: true });
+    writeFileSync(join(context, 'Dockerfile'), 'FROM scratch\n');
+    expect((await cloister('build', '--out', out, '--context', context, '--blobs', BLOBS, '--kernel', kernel)).status).toBe(0);
+    const good = await cloister('pcrs', join(out, 'cloister.eif'));
+    expect(good.status).toBe(0);
+    expect(good.stdout).toMatch(/✓ .*cloister\.eif: EIF version 4, x86_64, 5 sections, CRC correct/);
+    expect(good.stdout).toMatch(/PCR0  [0-9a-f]{96}\n  PCR1  [0-9a-f]{96}\n  PCR2  [0-9a-f]{96}\n$/);
+
+    const bytes = readFileSync(join(out, 'cloister.eif'));
+    bytes[bytes.length - 100]! ^= 0x01;
+    writeFileSync(join(dir, 'corrupt.eif'), bytes);
+    const corrupt = await cloister('pcrs', join(dir, 'corrupt.eif'), '--json');
+    expect(corrupt.status).toBe(1);
+    expect(corrupt.stdout).toBe('');
+    expect(corrupt.stderr).toMatch(/^cloister pcrs: EIF_BAD_CRC: /);
+
+    const missing = await cloister('pcrs', join(dir, 'no.eif'));
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/cannot read .*no\.eif: ENOENT/);
+  });
+});
+
+describe('cloister verify-build (against docker stand-ins)', () => {
+  let source: string;
+  let kernel: string;
+  let pcrsJson: string | undefined;
+  /** The PCRs published for `source`, built once (in a test, where the stand-ins are on PATH). */
+  async function published(): Promise<string> {
+    if (pcrsJson) return pcrsJson;
+    source = join(dir, 'vb-source');
+    mkdirSync(join(source, 'src'), { recursive: true });
+    writeFileSync(join(source, 'Dockerfile'), 'FROM scratch\n');
+    writeFileSync(join(source, 'src', 'index.js'), 'module.exports = 42;\n');
+    kernel = join(dir, 'vb-kernel');
+    writeFileSync(kernel, 'the kernel');
+    const r = await cloister('build', '--out', join(dir, 'vb-published'), '--context', source, '--blobs', BLOBS, '--kernel', kernel);
+    expect(r.status).toBe(0);
+    rmSync(log);
+    pcrsJson = join(dir, 'vb-published', 'pcrs.json');
+    return pcrsJson;
+  }
+  const flags = () => ['--blobs', BLOBS, '--kernel', kernel];
+
+  it('reports a match for a checkout against the PCRs of its own build (exit 0)', async () => {
+    const pcrsJson = await published();
+    const r = await cloister('verify-build', source, '--against', pcrsJson, ...flags());
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^✓ MATCH: /);
+    for (const pcr of ['PCR0', 'PCR1', 'PCR2']) expect(r.stdout).toMatch(new RegExp(`✓ ${pcr}  built   [0-9a-f]{96}\\n          against [0-9a-f]{96}`));
+    const json = await cloister('verify-build', source, '--against', pcrsJson, ...flags(), '--json');
+    expect(JSON.parse(json.stdout)).toMatchObject({ match: true, rows: [{ pcr: 'PCR0', match: true }, { pcr: 'PCR1', match: true }, { pcr: 'PCR2', match: true }] });
+  });
+
+  it('reports a mismatch naming PCR2 (and PCR0) after one byte of one source file changes (exit 1)', async () => {
+    const pcrsJson = await published();
+    const changed = join(dir, 'vb-changed');
+    cpSync(source, changed, { recursive: true });
+    const file = join(changed, 'src', 'index.js');
+    const bytes = readFileSync(file);
+    bytes[bytes.length - 3] = '3'.charCodeAt(0);
+    writeFileSync(file, bytes);
+    const r = await cloister('verify-build', changed, '--against', pcrsJson, ...flags());
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/^✗ MISMATCH: /);
+    expect(r.stdout).toMatch(/✓ PCR1/);
+    expect(r.stdout).toMatch(/✗ PCR2/);
+    expect(r.stdout).toMatch(/differs: PCR0, PCR2\n$/);
+  });
+
+  it('compares with a stored attestation document after verifying it (a real Nitro document: another enclave, exit 1)', async () => {
+    await published();
+    const r = await cloister('verify-build', source, '--against', join(ROOT, 'tests', 'fixtures', 'nitro', 'prod-2022-10-13.cose'), ...flags());
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/✗ PCR1  built   [0-9a-f]{96}\n          against bcdf05fefccaa8e55bf2c8d6dee9e79bbff31e34bf28a99aa19e6b29c37ee80b214a414b7607236edf26fcb78654e63f/);
+    expect(r.stdout).toMatch(/rebuild with the same --blobs\/--kernel/);
+  });
+
+  it('refuses usage errors with exit 2 before building: no --policy for a URL, an unreadable or malformed --against, no source', async () => {
+    const pcrsJson = await published();
+    const badJson = join(dir, 'bad-pcrs.json');
+    writeFileSync(badJson, '{"PCR0": "00"}');
+    const notDoc = join(dir, 'not-a-doc');
+    writeFileSync(notDoc, Buffer.from([0x84, 0x40, 0xa0, 0x40, 0x40]));
+    const cases: [string[], RegExp][] = [
+      [[source, '--against', 'https://127.0.0.1:1'], /give --policy FILE/],
+      [[source, '--against', join(dir, 'none.json')], /cannot read --against/],
+      [[source, '--against', badJson], /has no PCR0 of 96 hex digits/],
+      [[source, '--against', notDoc], /is not a valid attestation document/],
+      [[join(dir, 'no-source'), '--against', pcrsJson], /is not a directory/],
+    ];
+    for (const [argv, message] of cases) {
+      const r = await cloister('verify-build', ...argv, ...flags());
+      expect({ argv, status: r.status }).toEqual({ argv, status: 2 });
+      expect(r.stderr).toMatch(message);
+    }
     expect(readLog(log)).toEqual([]);
   });
 });
