@@ -1,4 +1,5 @@
-import { type Hash, createHash } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import type { Sha384Sink } from './off-thread-sha384';
 
 /** PCR values as hex, keyed as nitro-cli prints them: `PCR0`, `PCR1`, `PCR2`, and `PCR8` for a signed image. */
 export type Pcrs = Record<`PCR${number}`, string>;
@@ -13,14 +14,16 @@ export function pcrOfDigest(digest: Buffer): Buffer {
  * PCR0 kernel ‖ cmdline ‖ every ramdisk, PCR1 kernel ‖ cmdline ‖ ramdisk 0, PCR2 ramdisks 1….
  */
 export class PcrMeasurer {
-  private readonly pcr0 = createHash('sha384');
   private readonly pcr1 = createHash('sha384');
   private readonly pcr2 = createHash('sha384');
   private ramdisks = 0;
   private signingCertificate: Buffer | undefined;
 
+  /** `pcr0` may hash on another thread (see OffThreadSha384), since it covers every byte PCR1 and PCR2 do. */
+  constructor(private readonly pcr0: Sha384Sink = createHash('sha384')) {}
+
   /** The hashes a payload of this section feeds; call once at the start of each section. */
-  hashesFor(section: 'kernel' | 'cmdline' | 'ramdisk' | 'other'): Hash[] {
+  hashesFor(section: 'kernel' | 'cmdline' | 'ramdisk' | 'other'): Sha384Sink[] {
     if (section === 'kernel' || section === 'cmdline') return [this.pcr0, this.pcr1];
     if (section === 'other') return [];
     return this.ramdisks++ === 0 ? [this.pcr0, this.pcr1] : [this.pcr0, this.pcr2];

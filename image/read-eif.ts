@@ -4,6 +4,7 @@ import { crc32 } from 'node:zlib';
 import { decode } from 'cbor-x';
 import { EIF_CRC_OFFSET, EIF_HEADER_SIZE, EIF_MAGIC, EIF_VERSION, MAX_SECTIONS, SECTION_HEADER_SIZE, SectionType, sectionTypeName } from './eif-format';
 import { ImageError } from './errors';
+import { sha384For } from './off-thread-sha384';
 import { PcrMeasurer, type Pcrs } from './pcrs';
 import type { Progress } from './write-eif';
 
@@ -102,7 +103,7 @@ function readOpen(fd: number, progress?: Progress): EifReport {
   }
   if (expected !== fileSize) throw sections(`${fileSize - expected} bytes follow the last section`);
 
-  const measurer = new PcrMeasurer();
+  const measurer = new PcrMeasurer(sha384For(fileSize));
   let crc = crc32(header.subarray(0, EIF_CRC_OFFSET));
   const seen: SectionType[] = [];
   let metadata: unknown;

@@ -1,10 +1,10 @@
 import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
-import type { Hash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import type { Bytes } from './bytes';
 import type { CpioRecord } from './cpio';
 import { EIF_CRC_OFFSET, SectionType, eifHeader, sectionHeader } from './eif-format';
 import { ImageError } from './errors';
+import { type Sha384Sink, sha384For } from './off-thread-sha384';
 import { PcrMeasurer, type Pcrs } from './pcrs';
 
 /** What goes into an EIF, in the order nitro-cli writes it. */
@@ -31,7 +31,7 @@ const PROGRESS_EVERY = 64 * 1024 * 1024;
 class MeasuredWriter {
   private readonly buffer = Buffer.alloc(CHUNK);
   private used = 0;
-  private hashes: Hash[] = [];
+  private hashes: Sha384Sink[] = [];
   private reported = 0;
 
   constructor(
@@ -51,7 +51,7 @@ class MeasuredWriter {
     this.flush();
   }
 
-  measured(hashes: Hash[]): void {
+  measured(hashes: Sha384Sink[]): void {
     this.flush();
     this.hashes = hashes;
   }
@@ -117,7 +117,7 @@ export function writeEif(path: string, contents: EifContents, progress?: Progres
     // The header's CRC field is written last, once the CRC of everything after it is known.
     writeSync(fd, header, 0, header.length, 0);
     const out = new MeasuredWriter(fd, header.length, crc32(header.subarray(0, EIF_CRC_OFFSET)), total, progress);
-    const pcrs = new PcrMeasurer();
+    const pcrs = new PcrMeasurer(sha384For(total));
 
     out.unmeasured(sectionHeader(SectionType.kernel, BigInt(kernelSize)));
     out.measured(pcrs.hashesFor('kernel'));

@@ -1,4 +1,4 @@
-import { X509Certificate, randomBytes } from 'node:crypto';
+import { X509Certificate, createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { bootstrapRamdisk } from '../../image/bootstrap-ramdisk';
 import { CpioArchive } from '../../image/cpio';
 import { EIF_HEADER_SIZE } from '../../image/eif-format';
 import { ImageError } from '../../image/errors';
+import { OffThreadSha384 } from '../../image/off-thread-sha384';
 import { readEif } from '../../image/read-eif';
 import { writeEif } from '../../image/write-eif';
 import { BLOBS, archiveBytes, pcr } from './eif-support';
@@ -210,5 +211,26 @@ describe('malformed EIFs are refused with a code and a sentence, never a crash',
     expect(() => readBlobs(join(dir, 'no-blobs'), join(dir, 'known.bzImage'))).toThrow(expect.objectContaining({ code: 'BLOB_MISSING', message: expect.stringMatching(/--blobs DIR/) }));
     expect(() => readBlobs(BLOBS)).toThrow(expect.objectContaining({ code: 'BLOB_MISSING', message: expect.stringMatching(/bzImage.*--kernel FILE/) }));
     expect(existsSync(join(dir, 'no-blobs'))).toBe(false);
+  });
+});
+
+describe('SHA-384 on a second thread', () => {
+  it('gives the digest of node:crypto whatever the sizes of the pieces, ring wrap-arounds included', () => {
+    const data = randomBytes(37 * 1024 * 1024 + 13);
+    const cuts = [0, 1, 100, 4 * 1024 * 1024, 4 * 1024 * 1024 + 1, 20 * 1024 * 1024, data.length];
+    const hash = new OffThreadSha384();
+    for (let i = 1; i < cuts.length; i++) hash.update(data.subarray(cuts[i - 1], cuts[i]));
+    expect(hash.digest().toString('hex')).toBe(createHash('sha384').update(data).digest('hex'));
+    expect(new OffThreadSha384().digest().toString('hex')).toBe(createHash('sha384').digest('hex'));
+  });
+
+  it('measures a large EIF (where PCR0 hashes on the second thread) exactly as the formula says', () => {
+    const eif = knownEif('large', randomBytes(40 * 1024 * 1024));
+    expect(readEif(eif.path).pcrs).toEqual({
+      PCR0: pcr(eif.kernelBytes, eif.cmdline, eif.rd0, eif.rd1),
+      PCR1: pcr(eif.kernelBytes, eif.cmdline, eif.rd0),
+      PCR2: pcr(eif.rd1),
+    });
+    expect(eif.pcrs).toEqual(readEif(eif.path).pcrs);
   });
 });
