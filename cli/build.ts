@@ -31,10 +31,10 @@ export interface BuildFlags {
   kernel?: string;
 }
 
-/** Adds the build flags to a command. */
-export function buildOptions(command: Command): Command {
+/** Adds the build flags to a command, with the tag its image gets unless told otherwise. */
+export function buildOptions(command: Command, defaultTag: string): Command {
   return command
-    .option('--tag <tag>', 'the Docker image tag', DEFAULT_TAG)
+    .option('--tag <tag>', 'the Docker image tag', defaultTag)
     .option('--file <Dockerfile>', 'the Dockerfile (default: <context>/Dockerfile)')
     .option('--docker-build-arg <K=V>', 'a build argument for docker build (e.g. BASE_IMAGE=node:20-bookworm-slim@sha256:…); repeat for more', collect, [])
     .option('--network <mode>', 'docker build --network (e.g. none, for a build that must reach nothing)')
@@ -109,6 +109,7 @@ export function registerBuild(program: Command, io: CliIo, exit: (status: number
       .option('--image <ref>', 'an image already built: skip docker build and make the EIF of this one')
       .option('--config <file>', 'the runtime configuration the enclave will get: its digest goes into policy.json')
       .option('--nitro-cli', 'also let nitro-cli build-enclave build the image, and report whether its PCRs equal ours'),
+    DEFAULT_TAG,
   ).action(async (flags: BuildCommandFlags) => {
     exit(await build(flags, io));
   });

@@ -47,6 +47,8 @@ export function registerVerifyBuild(program: Command, io: CliIo, exit: (status: 
       .option('--root <aws|PEM>', 'with a stored document: the root to verify it under', 'aws')
       .option('--out <dir>', 'keep the rebuilt EIF here (default: a temporary folder, removed)')
       .option('--json', 'print a JSON report'),
+    // Not the tag cloister build gives, so that a check never replaces the image being deployed.
+    'cloister-verify-build:latest',
   ).action(async (source: string, flags: VerifyBuildFlags) => {
     exit(await verifyBuild(source, flags, io));
   });
