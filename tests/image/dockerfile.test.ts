@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/* The Dockerfile's reproducibility rules, checked statically (there is no Docker engine here). */
+/*
+ * The Dockerfile's reproducibility rules, checked statically; tests/docker/*.image-test.ts build it
+ * for real (npm run test:image).
+ */
 
 const ROOT = join(__dirname, '..', '..');
 const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
@@ -20,24 +23,38 @@ describe('Dockerfile', () => {
     expect(stages).toEqual(['FROM ${BUILD_IMAGE} AS build', 'FROM ${BASE_IMAGE}']);
   });
 
-  it('installs from the lockfile, builds the addons and the code, and drops dev dependencies in the build stage', () => {
-    const build = instructions.join('\n');
-    expect(build).toMatch(/npm ci\b/);
-    expect(build).not.toMatch(/npm install\b/);
-    expect(build).toMatch(/npm run install\b/);
-    expect(build).toMatch(/npm run build\b/);
-    expect(build).toMatch(/npm prune --omit=dev/);
-    expect(build).toMatch(/node scripts\/assemble-rootfs\.js --from \/src --out \/rootfs\/app/);
+  it('needs no frontend pulled by tag', () => {
+    expect(dockerfile).not.toMatch(/^#\s*syntax\s*=/im);
   });
 
-  it('copies only the assembled tree into the final stage and runs the supervisor without a shell', () => {
+  it('installs from the lockfile and checks the install after each step, builds the addons and the code, and drops dev dependencies', () => {
+    const runs = instructions.filter((l) => /^RUN /.test(l)).map((l) => l.slice(4).split(/\s*&&\s*/).map((c) => c.trim()));
+    expect(runs).toEqual([
+      ['npm ci --ignore-scripts', 'node scripts/check-install.js'],
+      [
+        'npm rebuild',
+        'npm run install',
+        'npm run build',
+        'npm prune --omit=dev --ignore-scripts',
+        'node scripts/check-install.js --omit=dev',
+        'node scripts/assemble-rootfs.js --from /src --out /rootfs/app --manifest /rootfs.manifest',
+      ],
+    ]);
+    // The check runs before the whole checkout is copied in, so it is copied on its own first.
+    const build = instructions.slice(0, instructions.indexOf('FROM ${BASE_IMAGE}'));
+    expect(build.indexOf('COPY scripts/check-install.js scripts/')).toBeLessThan(build.findIndex((l) => l.startsWith('RUN npm ci')));
+  });
+
+  it('copies only the assembled tree into the final stage, leaving no directory with a build-time time, and runs the supervisor by absolute paths without a shell', () => {
     const final = instructions.slice(instructions.indexOf('FROM ${BASE_IMAGE}'));
-    expect(final.filter((l) => /^(COPY|ADD|RUN)\b/.test(l))).toEqual(['COPY --from=build /rootfs/app/ /app/']);
+    // /app comes from the assembled tree (time SOURCE_DATE_EPOCH): no WORKDIR, no copy to /app that would make it anew.
+    expect(final.filter((l) => /^(COPY|ADD|RUN|WORKDIR|VOLUME|USER)\b/.test(l))).toEqual(['COPY --from=build /rootfs/ /']);
     expect(final).toContain('ARG SOURCE_DATE_EPOCH=0');
     expect(final.some((l) => /^ENV SOURCE_DATE_EPOCH=\$\{SOURCE_DATE_EPOCH\}/.test(l))).toBe(true);
     const entrypoint = final.filter((l) => l.startsWith('ENTRYPOINT'));
     expect(entrypoint).toHaveLength(1);
-    expect(JSON.parse(entrypoint[0]!.slice('ENTRYPOINT'.length))).toEqual(['/usr/local/bin/node', 'dist/enclave/main.js', '--config-from', 'vsock://4294967295:5002']);
+    // The enclave's init keeps only the command and the environment, not the working directory.
+    expect(JSON.parse(entrypoint[0]!.slice('ENTRYPOINT'.length))).toEqual(['/usr/local/bin/node', '/app/dist/enclave/main.js', '--config-from', 'vsock://4294967295:5002']);
     expect(final.some((l) => /^(CMD|SHELL)\b/.test(l))).toBe(false);
   });
 
