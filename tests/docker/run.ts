@@ -40,10 +40,18 @@ export function run(command: string, args: readonly string[], options: RunOption
     const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
+    // Both streams as they came, for the message: a build says what failed on one, and that it failed on the other.
+    let both = '';
     let timedOut = false;
     const keep = (text: string, chunk: string) => (text + chunk).slice(-KEEP_CHARS);
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout = keep(stdout, chunk)));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = keep(stderr, chunk)));
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout = keep(stdout, chunk);
+      both = keep(both, chunk);
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr = keep(stderr, chunk);
+      both = keep(both, chunk);
+    });
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
@@ -56,7 +64,7 @@ export function run(command: string, args: readonly string[], options: RunOption
       clearTimeout(timer);
       if (code === 0) return resolve({ stdout, stderr });
       const why = timedOut ? `did not finish within ${options.timeoutMs / 1000} s` : `failed (${code ?? signal})`;
-      const tail = (stderr.trim() || stdout.trim()).split('\n').slice(-30).join('\n');
+      const tail = both.trim().split('\n').slice(-40).join('\n');
       reject(new CommandError(`${shown} ${why}:\n${tail}`, shown, code, stdout, stderr));
     });
     child.stdin.on('error', () => {}); // a command that exits without reading its input

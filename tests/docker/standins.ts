@@ -85,22 +85,28 @@ export async function standInImages(engine: DockerEngine, repo: string = REPO_RO
     BUILD_IMAGE: `cloister-test-node-build:${rootfsKey}-${npmKey}`,
   };
   const buildBase = `cloister-test-node-build-base:${rootfsKey}`;
-  if ((await hasImage(engine, images.BASE_IMAGE)) && (await hasImage(engine, images.BUILD_IMAGE))) {
+  const needBase = !(await hasImage(engine, images.BASE_IMAGE));
+  const needBuild = !(await hasImage(engine, images.BUILD_IMAGE));
+  if (!needBase && !needBuild) {
     progress(`stand-in images ${images.BASE_IMAGE} and ${images.BUILD_IMAGE} are in the engine already`);
     return images;
   }
+  const needBuildBase = needBuild && !(await hasImage(engine, buildBase));
 
   const rootfs = join(cacheRoot, `rootfs-${rootfsKey}`);
-  if (!existsSync(rootfs)) await cached(rootfs, (work) => makeRootfsTarballs(work, node));
-  else progress(`reusing the stand-in root file systems in ${rootfs}`);
-  const npmCache = join(cacheRoot, `npm-${npmKey}`);
-  if (!existsSync(npmCache)) await cached(npmCache, (work) => fillNpmCache(work, repo, node));
-  else progress(`reusing the npm cache in ${npmCache}`);
-
+  if (needBase || needBuildBase) {
+    if (!existsSync(rootfs)) await cached(rootfs, (work) => makeRootfsTarballs(work, node));
+    else progress(`reusing the stand-in root file systems in ${rootfs}`);
+  }
   const env = [`PATH=${PATH}`, `NODE_VERSION=${node.version.slice(1)}`];
-  if (!(await hasImage(engine, images.BASE_IMAGE))) await importRootfs(engine, join(rootfs, 'runtime.tar'), images.BASE_IMAGE, env);
-  if (!(await hasImage(engine, buildBase))) await importRootfs(engine, join(rootfs, 'build.tar'), buildBase, [...env, 'npm_config_nodedir=/usr/local']);
-  await step(`adding the npm cache to ${images.BUILD_IMAGE}`, () => addNpmCache(engine, buildBase, npmCache, images.BUILD_IMAGE));
+  if (needBase) await importRootfs(engine, join(rootfs, 'runtime.tar'), images.BASE_IMAGE, env);
+  if (needBuildBase) await importRootfs(engine, join(rootfs, 'build.tar'), buildBase, [...env, 'npm_config_nodedir=/usr/local']);
+  if (needBuild) {
+    const npmCache = join(cacheRoot, `npm-${npmKey}`);
+    if (!existsSync(npmCache)) await cached(npmCache, (work) => fillNpmCache(work, repo, node));
+    else progress(`reusing the npm cache in ${npmCache}`);
+    await step(`adding the npm cache to ${images.BUILD_IMAGE}`, () => addNpmCache(engine, buildBase, npmCache, images.BUILD_IMAGE));
+  }
   return images;
 }
 
