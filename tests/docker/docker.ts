@@ -66,7 +66,10 @@ export interface DockerBuildOptions {
   builder?: 'classic' | 'buildkit';
   /** `--no-cache`: every step runs again. Default true, so that a build proves what it claims. */
   noCache?: boolean;
-  /** More `--build-arg`s; BUILD_IMAGE and BASE_IMAGE are the stand-ins unless given here. */
+  /**
+   * More `--build-arg`s; BUILD_IMAGE and BASE_IMAGE are the stand-ins unless given here. BuildKit
+   * finds a local image by its tag but not by its ID (`sha256:…` goes to a registry): pass tags.
+   */
   buildArgs?: Record<string, string>;
   /** Default 20 minutes. */
   timeoutMs?: number;

@@ -5,8 +5,8 @@
  *
  * @example
  * const context = imageTestContext();
- * const { id } = await dockerBuild(REPO_ROOT, 'cloister-test:mine', { builder: 'buildkit' });
- * await docker(['run', '--rm', '--network', 'none', 'cloister-test:mine'], { timeoutMs: 30_000 });
+ * const { id } = await dockerBuild(REPO_ROOT, 'cloister-test:mine', { builder: 'buildkit', context });
+ * await docker(['run', '--rm', '--network', 'none', 'cloister-test:mine'], { context, timeoutMs: 30_000 });
  */
 export { CONTEXT_VARIABLES, type BuildResult, type DockerBuildOptions, type ImageTestContext, ImageTestSetupError, docker, dockerBuild, exportImage, imageTestContext, removeImages } from './docker';
 export { type DockerEngine, DockerEngineError, ensureDockerEngine } from './engine';
