@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { request } from 'node:https';
-import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,6 +10,7 @@ import { attest } from '../../client/attest';
 import { generateIdentity, loadIdentity } from '../../client/identity';
 import { parsePolicy } from '../../client/policy';
 import { CommandError, REPO_ROOT, type TarEntry, docker, dockerBuild, exportDifferences, exportImage, imageTestContext, removeImages, tarListing } from '.';
+import { freePort } from '../helpers/free-port';
 
 /*
  * The repository's Dockerfile, built for real with the stand-in base images, and the image run as
@@ -60,14 +60,6 @@ const listingOf = (build: () => Promise<{ tag: string }>, name: string) =>
   });
 const classicListing = listingOf(classicBuild, 'classic');
 const buildkitListing = listingOf(buildkitBuild, 'buildkit');
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), 'cloister-image-test-'));

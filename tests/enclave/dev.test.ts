@@ -15,6 +15,7 @@ import { loadConfigFile } from '../../enclave/config/load-config';
 import { developmentPcrs } from '../../enclave/local/measurements';
 import { type TestBuild, buildForTests } from './support/build';
 import { listeningSockets } from './support/listening';
+import { freePort } from '../helpers/free-port';
 
 const onLinux = process.platform === 'linux' ? it : it.skip;
 
@@ -72,14 +73,6 @@ function demo(...args: string[]): Promise<{ status: number | null; stdout: strin
     child.once('exit', (status) => resolve({ status, stdout, stderr })),
   );
   return Object.assign(done, { pid: child.pid });
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** The process ids of `pid`'s children (Linux). */

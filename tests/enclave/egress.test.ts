@@ -1,6 +1,6 @@
 import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';
-import { type AddressInfo, type Socket, connect, createServer as createNetServer } from 'node:net';
+import { type AddressInfo, type Socket, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ClientIdentity, generateIdentity, loadIdentity } from '../../client/identity';
@@ -9,6 +9,7 @@ import { developmentPcrs } from '../../enclave/local/measurements';
 import { type TestBuild, buildForTests } from './support/build';
 import { call, ingressAgent } from './support/https';
 import { listeningSockets } from './support/listening';
+import { freePort } from '../helpers/free-port';
 
 const describeOnLinux = process.platform === 'linux' ? describe : describe.skip;
 
@@ -68,14 +69,6 @@ function descendants(needle: string): number[] {
   };
   walk(process.pid);
   return found;
-}
-
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** One raw exchange with the egress proxy; the status it answered. */
