@@ -17,7 +17,7 @@ import { REPO_ROOT, docker, imageTestContext, progress, removeImages, step } fro
  */
 
 const context = imageTestContext();
-const BLOBS = join(REPO_ROOT, '..', 'shared', 'nitro-blobs', 'x86_64');
+const BLOBS = join(REPO_ROOT, 'tests', 'fixtures', 'nitro-blobs', 'x86_64');
 const RUN_ID = `${process.pid}-${Date.now().toString(36)}`;
 const TAGS = [`cloister-eif-test:a-${RUN_ID}`, `cloister-eif-test:b-${RUN_ID}`];
 /** A docker CLI without the buildx plugin, where docker 23+ falls back to the classic builder (the one the issue found failing under DOCKER_BUILDKIT=1). */
@@ -30,7 +30,7 @@ let pinned: string[];
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'cloister-eif-test-'));
   kernel = join(tmp, 'bzImage');
-  // Any bytes measure as a kernel; AWS's bzImage is not in ../shared/nitro-blobs.
+  // Any bytes measure as a kernel; AWS's bzImage is not among the blobs we have.
   writeFileSync(kernel, createHash('sha512').update('a stand-in kernel').digest());
   // Pinned as the Dockerfile wants: the stand-ins' image IDs, which name their content.
   pinned = [];

@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readSync } from 'node:fs';
+import { join } from 'node:path';
 import type { CpioRecord } from '../../image/cpio';
 
-export const BLOBS = `${__dirname}/../../../shared/nitro-blobs/x86_64`;
+/** AWS's boot blobs, copied from ../shared/nitro-blobs so that the suite runs from a clone alone. */
+export const BLOBS = join(__dirname, '..', 'fixtures', 'nitro-blobs', 'x86_64');
 
 /** The bytes of an archive's records, reading file ranges as the writer would. */
 export function archiveBytes(records: readonly CpioRecord[]): Buffer {
