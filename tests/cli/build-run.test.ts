@@ -7,6 +7,7 @@ import { loadConfigFile } from '../../enclave/config/load-config';
 import { readEif } from '../../image/read-eif';
 import { BLOBS } from '../image/eif-support';
 import { type TestBuild, buildForTests } from '../enclave/support/build';
+import { startSupervisor } from '../enclave/support/supervisor';
 import { STANDIN_ENCLAVE_ID, STANDIN_PCRS, type StandInEntry, readLog, writeStandIns } from './build-run-standins';
 import { cloister } from './run';
 
@@ -271,6 +272,42 @@ describe('cloister verify-build (against docker stand-ins)', () => {
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/✗ PCR1  built   [0-9a-f]{96}\n          against bcdf05fefccaa8e55bf2c8d6dee9e79bbff31e34bf28a99aa19e6b29c37ee80b214a414b7607236edf26fcb78654e63f/);
     expect(r.stdout).toMatch(/rebuild with the same --blobs\/--kernel/);
+  });
+
+  it('compares with what a running enclave attests, fetching a fresh document under the policy (match, then mismatch)', async () => {
+    const pcrs = JSON.parse(readFileSync(await published(), 'utf8')) as Record<string, string>;
+    const build = buildForTests();
+    const devDir = join(dir, 'vb-dev');
+    const enclave = startSupervisor(build.dir, [
+      '--config', CONFIG, '--nsm', 'dev', '--dev-dir', devDir, '--ingress', 'tcp://127.0.0.1:0',
+      '--pcr0', pcrs.PCR0!, '--pcr1', pcrs.PCR1!, '--pcr2', pcrs.PCR2!,
+    ]);
+    try {
+      const ready = await enclave.ready;
+      const url = `https://${ready.ingress.replace(/^tcp:\/\//, '')}`;
+      const policy = join(dir, 'vb-policy.json');
+      writeFileSync(policy, JSON.stringify({ root: join(devDir, 'root', 'cert.pem'), pcrs: { 0: [pcrs.PCR0] }, config: CONFIG, maxAgeSeconds: 60 }));
+      const same = await cloister('verify-build', source, '--against', url, '--policy', policy, ...flags());
+      expect(same.stdout).toMatch(new RegExp(`^✓ MATCH: .* builds the enclave of ${url.replace(/[.]/g, '\\.')}`));
+      expect(same.status).toBe(0);
+
+      const changed = join(dir, 'vb-changed-live');
+      cpSync(source, changed, { recursive: true });
+      writeFileSync(join(changed, 'src', 'index.js'), 'module.exports = 43;\n');
+      const other = await cloister('verify-build', changed, '--against', url, '--policy', policy, ...flags());
+      expect(other.status).toBe(1);
+      expect(other.stdout).toMatch(/differs: PCR0, PCR2\n/);
+
+      // The document must still satisfy the policy's root: under another root nothing is compared.
+      writeFileSync(policy, JSON.stringify({ root: 'aws', pcrs: { 0: [pcrs.PCR0] } }));
+      const untrusted = await cloister('verify-build', source, '--against', url, '--policy', policy, ...flags());
+      expect(untrusted.status).toBe(1);
+      expect(untrusted.stderr).toMatch(/the enclave at .* was refused: /);
+      expect(untrusted.stdout).toBe('');
+    } finally {
+      await enclave.stop();
+      build.remove();
+    }
   });
 
   it('refuses usage errors with exit 2 before building: no --policy for a URL, an unreadable or malformed --against, no source', async () => {
