@@ -1,4 +1,4 @@
-import { CodedError } from './coded-error';
+import { CodedError } from '../contract/coded-error';
 
 /**
  * Why an attestation document was refused. Codes are stable: clients, the CLI's `--json` output

@@ -1,4 +1,4 @@
-import { CodedError } from '../attestation/coded-error';
+import { CodedError } from '../contract/coded-error';
 
 /**
  * Why the client could not reach, or would not trust, a server for reasons other than the

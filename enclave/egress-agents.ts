@@ -2,7 +2,7 @@ import http, { type ClientRequestArgs } from 'node:http';
 import https from 'node:https';
 import { type Socket, connect } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { CodedError } from '../attestation/coded-error';
+import { CodedError } from '../contract/coded-error';
 
 /** Why a connection through the egress proxy could not be made. */
 export type EgressConnectErrorCode =

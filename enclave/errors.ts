@@ -1,4 +1,4 @@
-import { CodedError } from '../attestation/coded-error';
+import { CodedError } from '../contract/coded-error';
 
 /** Why the supervisor refused to boot or stopped. */
 export type SupervisorErrorCode =

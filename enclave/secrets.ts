@@ -1,7 +1,7 @@
 import { KMSClient } from '@aws-sdk/client-kms';
 import type { RuntimeConfig } from '../apps/config';
 import type { Logger } from '../apps/log';
-import { CodedError } from '../attestation/coded-error';
+import { CodedError } from '../contract/coded-error';
 import { KmsError, decryptForEnclave } from '../attestation/kms';
 import type { Nsm } from '../attestation/nsm/nsm';
 import { httpsEgressAgent } from './egress-agents';

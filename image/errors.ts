@@ -1,4 +1,4 @@
-import { CodedError } from '../attestation/coded-error';
+import { CodedError } from '../contract/coded-error';
 
 /** The stable codes of everything that can go wrong reading, writing or building an enclave image. */
 export type ImageErrorCode =

@@ -1,4 +1,4 @@
-import { CodedError } from '../coded-error';
+import { CodedError } from '../../contract/coded-error';
 
 /**
  * Why the persistent development root cannot be used. The root is what developers pin, so any

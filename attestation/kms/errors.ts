@@ -1,4 +1,4 @@
-import { CodedError } from '../coded-error';
+import { CodedError } from '../../contract/coded-error';
 
 /**
  * Why a KMS call for the enclave, or the opening of its reply, failed. Codes are stable: callers

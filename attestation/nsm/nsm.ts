@@ -1,4 +1,4 @@
-import { CodedError } from '../coded-error';
+import { CodedError } from '../../contract/coded-error';
 
 /**
  * The Nitro Secure Module operations an enclave uses. Two drivers implement it with the same

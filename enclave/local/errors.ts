@@ -1,4 +1,4 @@
-import { CodedError } from '../../attestation/coded-error';
+import { CodedError } from '../../contract/coded-error';
 
 /** Why the local stack did not start or stopped. */
 export type LocalStackErrorCode =
