@@ -1,4 +1,5 @@
 import type { Request, RequestHandler } from 'express';
+import { IDENTITY_PATTERN, MAX_IDENTITY_CHARS, USER_NAME_HEADER, USER_ROLE_HEADER, isValidIdentityValue } from '../contract/identity';
 import { HttpError, forbidden, unauthorized } from './http/errors';
 
 /** Who is calling, as established by the ingress from the caller's client certificate. */
@@ -17,19 +18,7 @@ declare global {
   }
 }
 
-/** Header the ingress sets to the authenticated caller's name (and strips from clients). */
-export const USER_NAME_HEADER = 'X-OBLV-User-Name';
-/** Header the ingress sets to the authenticated caller's role (and strips from clients). */
-export const USER_ROLE_HEADER = 'X-OBLV-User-Role';
-
-/** Longest accepted name or role, in characters. */
-export const MAX_IDENTITY_CHARS = 128;
-
-/** Printable ASCII, no leading or trailing space: what a name or role may look like. */
-export const IDENTITY_PATTERN = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
-
-export const isValidIdentityValue = (value: string) =>
-  value.length <= MAX_IDENTITY_CHARS && IDENTITY_PATTERN.test(value);
+export { IDENTITY_PATTERN, MAX_IDENTITY_CHARS, USER_NAME_HEADER, USER_ROLE_HEADER, isValidIdentityValue };
 
 /**
  * Reads the caller from the two identity headers. Returns undefined when neither is present;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { x509 } from '../attestation/x509';
 import { ClientError } from './errors';
 import { spkiDigest, spkiOf } from './spki';
+import { IDENTITY_PATTERN } from '../contract/identity';
 
 /** A client identity as `loadIdentity` reads it: what a TLS client presents, and how configs name it. */
 export interface ClientIdentity {
@@ -25,8 +26,8 @@ const ES256: webcrypto.EcdsaParams = { name: 'ECDSA', hash: 'SHA-256' };
 // spares users a renewal; the start is backdated so a slightly slow server clock accepts it.
 const LIFETIME_MS = 10 * 365 * 24 * 3_600_000;
 const BACKDATE_MS = 3_600_000;
+// X.509's upper bound for a common name (ub-common-name), tighter than the identity contract's.
 const MAX_NAME_CHARS = 64;
-const PRINTABLE = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
 
 /**
  * Creates a client identity in `dir` (created mode 0700 if absent): an ECDSA P-256 private key
@@ -39,7 +40,7 @@ const PRINTABLE = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
  * // users: [{ name: alice, role: bidder, key: "<keyLine>" }]
  */
 export async function generateIdentity(name: string, dir: string): Promise<{ dir: string; keyLine: string }> {
-  if (typeof name !== 'string' || name.length > MAX_NAME_CHARS || !PRINTABLE.test(name)) {
+  if (typeof name !== 'string' || name.length > MAX_NAME_CHARS || !IDENTITY_PATTERN.test(name)) {
     throw new ClientError('BAD_IDENTITY', `An identity name is 1 to ${MAX_NAME_CHARS} printable ASCII characters without surrounding spaces; got ${JSON.stringify(name)}.`);
   }
   const keyPath = join(dir, IDENTITY_FILES.key);

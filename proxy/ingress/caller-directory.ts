@@ -4,6 +4,7 @@ import { normalizePcrs } from '../../attestation/policy';
 import type { ProxyLogger } from '../log';
 import { readEnclaveAttestation } from './enclave-client-certificate';
 import { jwkThumbprint } from './jwk-thumbprint';
+import { isValidIdentityValue } from '../../contract/identity';
 
 /** A configured user: a client key given as `sha256:<hex of the SPKI DER digest>` or as a public JWK. */
 export interface UserEntry {
@@ -33,12 +34,6 @@ export interface Caller {
  */
 const MAX_DOCUMENT_AGE_MS = 3_600_000;
 const SPKI_DIGEST = /^sha256:([0-9a-f]{64})$/;
-/**
- * What a name or role may look like (DESIGN.md's identity contract, which the apps check too):
- * 1 to 128 printable ASCII characters without surrounding spaces. Anything else could not be sent
- * in a header, so it is refused when the ingress starts rather than on each request.
- */
-const IDENTITY_VALUE = /^[\x21-\x7e](?:[\x20-\x7e]{0,126}[\x21-\x7e])?$/;
 
 interface Enclave {
   caller: Caller;
@@ -140,7 +135,7 @@ export class CallerDirectory {
 
 function checkedCaller(kind: string, name: string, role: string): Caller {
   for (const [what, value] of [['name', name], ['role', role]] as const) {
-    if (typeof value !== 'string' || !IDENTITY_VALUE.test(value)) {
+    if (typeof value !== 'string' || !isValidIdentityValue(value)) {
       throw new TypeError(`A ${kind} ${what} must be 1 to 128 printable ASCII characters without surrounding spaces; got ${JSON.stringify(value)}.`);
     }
   }

@@ -1,9 +1,7 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Caller } from './caller-directory';
-
-/** The identity headers of DESIGN.md, set only here. */
-export const USER_NAME_HEADER = 'X-OBLV-User-Name';
-export const USER_ROLE_HEADER = 'X-OBLV-User-Role';
+// The identity headers of DESIGN.md are set only here.
+import { USER_NAME_HEADER, USER_ROLE_HEADER } from '../../contract/identity';
 
 /**
  * Connection-scoped headers (RFC 9110 §7.6.1) that describe one hop and are never forwarded. The
