@@ -7,13 +7,7 @@ import { loadConfigFile } from '../enclave/config/load-config';
 import { ToolError, parseToolJson, runTool } from '../image/run-tool';
 import type { CliIo } from './main';
 import { UsageError } from './usage-error';
-
-/** vsock ports (DESIGN.md): the ingress, the egress relay, the config push. */
-export const INGRESS_PORT = 5000;
-export const EGRESS_PORT = 5001;
-export const CONFIG_PORT = 5002;
-/** The parent instance's vsock CID. */
-export const PARENT_CID = 3;
+import { PARENT_CID, VSOCK_PORTS, vsockAddress } from '../contract/vsock';
 
 export const RUN_DEFAULTS = { cpus: 2, memory: 2048, cid: 16, port: 443 } as const;
 /** How long the parent processes get after SIGTERM before SIGKILL. */
@@ -75,9 +69,9 @@ export interface ParentProcess {
 /** The three parent processes for an enclave at `cid`, as documented in deploy/README.md. */
 export function parentProcesses(settings: Pick<RunSettings, 'config' | 'port'>, cid: number, dir = proxyDir()): ParentProcess[] {
   return [
-    { name: 'bridge', script: join(dir, 'bridge', 'main.js'), args: ['--listen', `tcp://0.0.0.0:${settings.port}`, '--target', `vsock://${cid}:${INGRESS_PORT}`] },
-    { name: 'egress-relay', script: join(dir, 'egress', 'relay-main.js'), args: ['--listen', `vsock://${PARENT_CID}:${EGRESS_PORT}`, '--config', settings.config] },
-    { name: 'config-push', script: join(dir, 'config-push', 'main.js'), args: ['--target', `vsock://${cid}:${CONFIG_PORT}`, '--config', settings.config] },
+    { name: 'bridge', script: join(dir, 'bridge', 'main.js'), args: ['--listen', `tcp://0.0.0.0:${settings.port}`, '--target', vsockAddress(cid, VSOCK_PORTS.ingress)] },
+    { name: 'egress-relay', script: join(dir, 'egress', 'relay-main.js'), args: ['--listen', vsockAddress(PARENT_CID, VSOCK_PORTS.egress), '--config', settings.config] },
+    { name: 'config-push', script: join(dir, 'config-push', 'main.js'), args: ['--target', vsockAddress(cid, VSOCK_PORTS.config), '--config', settings.config] },
   ];
 }
 

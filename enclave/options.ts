@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { DEFAULT_EGRESS_RELAY } from '../proxy/egress/egress';
 import { type Address, parseAddress } from '../proxy/transport/address';
 import { SupervisorError } from './errors';
+import { ANY_CID, VSOCK_PORTS, vsockAddress } from '../contract/vsock';
 
 /** Everything the supervisor is told at start. */
 export interface SupervisorOptions {
@@ -28,7 +29,7 @@ export interface SupervisorOptions {
 }
 
 /** vsock port 5000 on any CID: where the parent's bridge connects inside a Nitro Enclave (DESIGN.md). */
-const ENCLAVE_INGRESS = 'vsock://4294967295:5000';
+const ENCLAVE_INGRESS = vsockAddress(ANY_CID, VSOCK_PORTS.ingress);
 
 /** The supervisor's flags; each may also come from an environment variable (a flag wins). */
 function supervisorCommand(): Command {

@@ -2,9 +2,10 @@ import type { ProxyLogger } from '../log';
 import { type Address, parseAddress } from '../transport/address';
 import type { EgressTarget } from './allowlist';
 import { type ForwardProxy, startForwardProxy } from './forward-proxy';
+import { PARENT_CID, VSOCK_PORTS, vsockAddress } from '../../contract/vsock';
 
 /** Where the parent's egress relay listens, as seen from an enclave: CID 3 (the parent), port 5001. */
-export const DEFAULT_EGRESS_RELAY = 'vsock://3:5001';
+export const DEFAULT_EGRESS_RELAY = vsockAddress(PARENT_CID, VSOCK_PORTS.egress);
 
 /** The enclave's egress as the supervisor runs it. */
 export interface Egress {
