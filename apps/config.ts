@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { IDENTITY_PATTERN, MAX_IDENTITY_CHARS } from './identity';
-import { normalizeHost } from './outbound/allowlist';
+import { canonicalHost } from '../contract/allowlist';
 
 const identityValue = (what: string) =>
   z
@@ -28,7 +28,7 @@ const OutboundHost = z
   .min(1)
   .max(253)
   .refine((host) => !host.includes('*'), 'wildcards are not supported; list each host exactly')
-  .refine((host) => normalizeHost(host) !== undefined, 'expected a bare host name or IP literal, without scheme, port or path');
+  .refine((host) => canonicalHost(host) !== undefined, 'expected a bare host name or IP literal, without scheme, port or path');
 
 const positiveInt = (max: number) => z.number().int().min(1).max(max);
 

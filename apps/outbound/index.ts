@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { AppContext } from '../context';
 import { ApiRouter, errorResponse } from '../http/api-router';
 import { HttpError, forbidden } from '../http/errors';
-import { Allowlist, describeDestination } from './allowlist';
+import { EgressAllowlist, describeTarget } from '../../contract/allowlist';
 import { UpstreamFailure, fetchBounded } from './fetch-bounded';
 import { TargetUrl } from './target-url';
 
@@ -29,7 +29,7 @@ const Fetched = z.object({
  * destination's host and port only, never the path, query or body.
  */
 export function outboundApp(ctx: AppContext): ApiRouter {
-  const allowlist = new Allowlist(ctx.config.outbound ?? []);
+  const allowlist = new EgressAllowlist(ctx.config.outbound ?? []);
   const maxBodyBytes = ctx.config.apps?.outbound?.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const timeoutMs = ctx.config.apps?.outbound?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const dispatcher = new EnvHttpProxyAgent({
@@ -61,7 +61,7 @@ export function outboundApp(ctx: AppContext): ApiRouter {
     },
     async (_req, res, { query }) => {
       const { url, destination } = query.url;
-      const where = describeDestination(destination);
+      const where = describeTarget(destination);
       const logged = { host: destination.host, port: destination.port };
       if (!allowlist.allows(destination)) {
         ctx.log({ level: 'warn', event: 'outbound.refused', ...logged });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { type Destination, destinationOf } from './allowlist';
+import type { EgressTarget } from '../../contract/allowlist';
+import { destinationOf } from './destination';
 
 /** Longest `url` accepted, in characters: ample for API calls, and a bound on what one request can carry. */
 export const MAX_URL_CHARS = 2048;
@@ -7,7 +8,7 @@ export const MAX_URL_CHARS = 2048;
 /** A URL the outbound app may try: parsed once, so the host checked is the host fetched. */
 export interface Target {
   url: URL;
-  destination: Destination;
+  destination: EgressTarget;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { ProxyLogger } from '../log';
 import { type Address, parseAddress } from '../transport/address';
-import type { EgressTarget } from './allowlist';
+import type { EgressTarget } from '../../contract/allowlist';
 import { type ForwardProxy, startForwardProxy } from './forward-proxy';
 import { PARENT_CID, VSOCK_PORTS, vsockAddress } from '../../contract/vsock';
 

@@ -11,7 +11,7 @@ import { parse as parseYaml } from 'yaml';
 import { jsonLinesLog } from '../log';
 import { BOUND_FLAGS, type ConnectionBounds, connectionBounds, readFlags } from '../read-flags';
 import { type Address, formatAddress, parseAddress } from '../transport/address';
-import { EgressAllowlist, type EgressTarget } from './allowlist';
+import { EgressAllowlist, type EgressTarget } from '../../contract/allowlist';
 import { startRelay } from './relay';
 
 const USAGE =

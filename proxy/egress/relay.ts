@@ -2,7 +2,7 @@ import { type Socket, connect, createServer } from 'node:net';
 import { type ProxyLogger, jsonLinesLog } from '../log';
 import type { Address } from '../transport/address';
 import { listenOn } from '../transport/listen';
-import { EgressAllowlist, type EgressTarget, describeTarget } from './allowlist';
+import { EgressAllowlist, type EgressTarget, describeTarget } from '../../contract/allowlist';
 import { splice } from './pipe';
 import { type RelayReply, decodeTunnelRequest, encodeReply, readLine } from './protocol';
 

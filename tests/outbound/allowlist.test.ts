@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { Allowlist, describeDestination, destinationOf, normalizeHost } from '../../apps/outbound/allowlist';
+import { EgressAllowlist, canonicalHost, describeTarget } from '../../contract/allowlist';
+import { destinationOf } from '../../apps/outbound/destination';
 
 /** Domains the WHATWG parser takes as they are (an `xn--` label must be valid punycode). */
 const domain = fc.domain().filter((d) => !/(^|\.)xn--/.test(d));
@@ -13,7 +14,7 @@ const spelling = (host: string) =>
 
 const destination = (url: string) => destinationOf(new URL(url));
 
-describe('normalizeHost', () => {
+describe('canonicalHost', () => {
   it.each([
     ['Example.COM', 'example.com'],
     ['example.com.', 'example.com'],
@@ -25,7 +26,7 @@ describe('normalizeHost', () => {
     ['2001:DB8::1', '[2001:db8::1]'],
     ['bücher.example', 'xn--bcher-kva.example'],
   ])('normalises %s to %s', (raw, expected) => {
-    expect(normalizeHost(raw)).toBe(expected);
+    expect(canonicalHost(raw)).toBe(expected);
   });
 
   it.each([
@@ -48,15 +49,15 @@ describe('normalizeHost', () => {
     ['an invalid IPv6', '[::g]'],
     ['a dotted number that is not an IPv4 address', '1.2.3.256'],
   ])('refuses %s', (_what, raw) => {
-    expect(normalizeHost(raw)).toBeUndefined();
+    expect(canonicalHost(raw)).toBeUndefined();
   });
 
   it('is idempotent, so normalising twice can never widen a match', () => {
     const anyHost = fc.oneof(domain, fc.ipV4(), fc.ipV6(), fc.string({ maxLength: 30 }), domain.map((d) => `${d}..`));
     fc.assert(
       fc.property(anyHost, (raw) => {
-        const once = normalizeHost(raw);
-        expect(once === undefined ? undefined : normalizeHost(once)).toBe(once);
+        const once = canonicalHost(raw);
+        expect(once === undefined ? undefined : canonicalHost(once)).toBe(once);
       }),
     );
   });
@@ -78,12 +79,12 @@ describe('destinationOf', () => {
   });
 
   it('names a destination as host:port', () => {
-    expect(describeDestination({ host: '[::1]', port: 80 })).toBe('[::1]:80');
+    expect(describeTarget({ host: '[::1]', port: 80 })).toBe('[::1]:80');
   });
 });
 
-describe('Allowlist', () => {
-  const list = new Allowlist([
+describe('EgressAllowlist', () => {
+  const list = new EgressAllowlist([
     { host: 'api.example.com', port: 443 },
     { host: 'Upper.Example.', port: 8080 },
     { host: '10.0.0.1', port: 80 },
@@ -119,16 +120,16 @@ describe('Allowlist', () => {
   });
 
   it('denies everything when empty', () => {
-    expect(new Allowlist([]).allows({ host: 'localhost', port: 80 })).toBe(false);
+    expect(new EgressAllowlist([]).allows({ host: 'localhost', port: 80 })).toBe(false);
   });
 
   it('refuses to be built from entries that are not hosts', () => {
-    expect(() => new Allowlist([{ host: 'example.com:443', port: 443 }])).toThrow(TypeError);
-    expect(() => new Allowlist([{ host: 'https://example.com', port: 443 }])).toThrow(TypeError);
+    expect(() => new EgressAllowlist([{ host: 'example.com:443', port: 443 }])).toThrow(TypeError);
+    expect(() => new EgressAllowlist([{ host: 'https://example.com', port: 443 }])).toThrow(TypeError);
   });
 
   it('takes a wildcard as a literal label, never a pattern', () => {
-    const odd = new Allowlist([{ host: '*.example.com', port: 443 }]);
+    const odd = new EgressAllowlist([{ host: '*.example.com', port: 443 }]);
     expect(odd.allows({ host: 'example.com', port: 443 })).toBe(false);
     expect(odd.allows({ host: 'a.example.com', port: 443 })).toBe(false);
   });
@@ -141,7 +142,7 @@ describe('Allowlist', () => {
           port,
           fc.constantFrom('http', 'https'),
           ([listed, listedAs, requested], p, scheme) => {
-            const allowlist = new Allowlist([{ host: listedAs, port: p }]);
+            const allowlist = new EgressAllowlist([{ host: listedAs, port: p }]);
             expect(allowlist.allows({ host: requested, port: p })).toBe(true);
             expect(allowlist.allows(destination(`${scheme}://${requested}:${p}/`)!)).toBe(true);
             expect(allowlist.allows({ host: listed, port: p })).toBe(true);
@@ -154,7 +155,7 @@ describe('Allowlist', () => {
       fc.assert(
         fc.property(fc.uniqueArray(domain, { minLength: 1, maxLength: 5, selector: (d) => d.toLowerCase() }), domain, port, (listed, other, p) => {
           fc.pre(!listed.some((d) => d.toLowerCase() === other.toLowerCase()));
-          const allowlist = new Allowlist(listed.map((host) => ({ host, port: p })));
+          const allowlist = new EgressAllowlist(listed.map((host) => ({ host, port: p })));
           expect(allowlist.allows({ host: other, port: p })).toBe(false);
           expect(allowlist.allows(destination(`http://${other}:${p}/`)!)).toBe(false);
         }),
@@ -164,7 +165,7 @@ describe('Allowlist', () => {
     it('never allows a subdomain or a parent of a listed host', () => {
       fc.assert(
         fc.property(domain, fc.stringMatching(/^[a-z0-9]{1,10}$/), port, (listed, label, p) => {
-          const allowlist = new Allowlist([{ host: listed, port: p }]);
+          const allowlist = new EgressAllowlist([{ host: listed, port: p }]);
           expect(allowlist.allows({ host: `${label}.${listed}`, port: p })).toBe(false);
           const parent = listed.slice(listed.indexOf('.') + 1);
           expect(allowlist.allows({ host: parent, port: p })).toBe(false);
@@ -176,7 +177,7 @@ describe('Allowlist', () => {
       fc.assert(
         fc.property(domain, port, port, (host, listed, other) => {
           fc.pre(listed !== other);
-          expect(new Allowlist([{ host, port: listed }]).allows({ host, port: other })).toBe(false);
+          expect(new EgressAllowlist([{ host, port: listed }]).allows({ host, port: other })).toBe(false);
         }),
       );
     });
@@ -185,7 +186,7 @@ describe('Allowlist', () => {
       fc.assert(
         fc.property(fc.ipV4(), fc.oneof(fc.ipV4(), domain), port, (ip, other, p) => {
           fc.pre(ip !== other);
-          const allowlist = new Allowlist([{ host: ip, port: p }]);
+          const allowlist = new EgressAllowlist([{ host: ip, port: p }]);
           expect(allowlist.allows({ host: ip, port: p })).toBe(true);
           expect(allowlist.allows({ host: other, port: p })).toBe(false);
           expect(allowlist.allows(destination(`http://[::ffff:${ip}]:${p}/`)!)).toBe(false);
@@ -196,7 +197,7 @@ describe('Allowlist', () => {
     it('matches any spelling of a listed IPv6 address, bare or bracketed', () => {
       fc.assert(
         fc.property(fc.ipV6(), port, fc.boolean(), (ip, p, bracketed) => {
-          const allowlist = new Allowlist([{ host: bracketed ? `[${ip}]` : ip, port: p }]);
+          const allowlist = new EgressAllowlist([{ host: bracketed ? `[${ip}]` : ip, port: p }]);
           expect(allowlist.allows(destination(`http://[${ip.toUpperCase()}]:${p}/`)!)).toBe(true);
         }),
       );

@@ -3,9 +3,7 @@
  * (DESIGN.md, invariant 4): deny by default, exact host and exact port, host names
  * case-insensitive, one trailing dot ignored, IP literals only when listed as such. No wildcards,
  * no subdomains, and nothing here resolves a name, so a name and an address of it stay different.
- *
- * `proxy/` does not import `apps/`; the outbound app has its own matcher with the same semantics,
- * and tests/proxy/egress-allowlist.test.ts checks that both agree case by case.
+ * The outbound app checks its targets against the same list with the same code.
  */
 
 /** A host and port a connection would go to. */
@@ -38,7 +36,8 @@ export function canonicalHost(raw: string): string | undefined {
 /** `host:port`, IPv6 in brackets (as `canonicalHost` gives it). */
 export const describeTarget = (target: EgressTarget): string => `${target.host}:${target.port}`;
 
-const isPort = (port: number) => Number.isInteger(port) && port >= 1 && port <= 65_535;
+/** Whether `port` is a TCP port a connection can name (1 to 65535). */
+export const isPort = (port: number): boolean => Number.isInteger(port) && port >= 1 && port <= 65_535;
 
 /** The exact host:port pairs that may be reached; everything else is refused. */
 export class EgressAllowlist {
@@ -70,18 +69,4 @@ export class EgressAllowlist {
   allows(target: EgressTarget): boolean {
     return this.match(target) !== undefined;
   }
-}
-
-/**
- * Parses an authority `host:port` as a CONNECT line or a Host header carries it: the port is
- * required unless `defaultPort` is given, and nothing else may appear (no userinfo, no path).
- * Returns the canonical host and the port, or `undefined` when malformed.
- */
-export function parseAuthority(text: string, defaultPort?: number): EgressTarget | undefined {
-  const match = /^(\[[0-9A-Fa-f:.]+\]|[^\s:@/\\?#[\]]+)(?::(\d{1,5}))?$/.exec(text);
-  if (!match) return undefined;
-  const port = match[2] === undefined ? defaultPort : Number(match[2]);
-  if (port === undefined || !isPort(port)) return undefined;
-  const host = canonicalHost(match[1]!);
-  return host === undefined ? undefined : { host, port };
 }
