@@ -1,5 +1,5 @@
 import { type Socket, createServer } from 'node:net';
-import { type ProxyLogger, jsonLinesLog } from '../log';
+import { type Logger, jsonLinesLogger } from '../../contract/log';
 import type { Address } from '../transport/address';
 import { openConnection } from '../transport/connect';
 import { listenOn } from '../transport/listen';
@@ -11,7 +11,7 @@ export interface BridgeOptions {
   /** Where each connection is forwarded (on the parent instance: the enclave's vsock ingress). */
   target: Address;
   /** Structured log lines (default: JSON lines on stdout); the bridge never sees plaintext anyway. */
-  log?: ProxyLogger;
+  log?: Logger;
   /** Most client connections relayed at once; more are closed at accept (default 1024). */
   maxConnections?: number;
   /** A relayed connection with no byte either way for this long is closed (default 10 minutes). */
@@ -44,7 +44,7 @@ const DEFAULT_IDLE_TIMEOUT_MS = 600_000;
  * side closes both, and a target that cannot be reached closes the client at once.
  */
 export async function startBridge(options: BridgeOptions): Promise<Bridge> {
-  const log = options.log ?? jsonLinesLog;
+  const log = options.log ?? jsonLinesLogger;
   if (options.target.kind === 'vsock') loadVsockAddon(); // vsock unavailable here: fail now, not per connection
   const open = new Set<Socket>();
   const stopping = new AbortController();

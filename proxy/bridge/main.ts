@@ -3,7 +3,7 @@
  * [--idle-timeout-ms MS]`: the bridge as a process of its own (on the parent instance, tcp://…:443
  * to the enclave's vsock ingress), stopped by SIGTERM.
  */
-import { jsonLinesLog } from '../log';
+import { jsonLinesLogger } from '../../contract/log';
 import { BOUND_FLAGS, type ConnectionBounds, connectionBounds, readFlags } from '../read-flags';
 import { type Address, formatAddress, parseAddress } from '../transport/address';
 import { startBridge } from './index';
@@ -35,11 +35,11 @@ async function main(): Promise<void> {
   }
   let bridge;
   try {
-    bridge = await startBridge({ ...args, log: jsonLinesLog });
+    bridge = await startBridge({ ...args, log: jsonLinesLogger });
   } catch (e) {
     return fail(`cloister bridge: cannot listen on ${formatAddress(args.listen)}: ${(e as Error).message}\n`);
   }
-  jsonLinesLog({ level: 'info', event: 'bridge_listening', listen: formatAddress(bridge.address), target: formatAddress(args.target) });
+  jsonLinesLogger({ level: 'info', event: 'bridge_listening', listen: formatAddress(bridge.address), target: formatAddress(args.target) });
   const stop = () => void bridge.close().then(() => process.exit(0));
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { type ProxyLogger, jsonLinesLog } from '../log';
+import { type Logger, jsonLinesLogger } from '../../contract/log';
 import { type Address, formatAddress } from '../transport/address';
 import { openConnection } from '../transport/connect';
 import { MAX_CONFIG_BYTES, type PushAnswer, encodeFrame, readFrame } from './protocol';
@@ -30,7 +30,7 @@ export interface ConfigPushOptions {
   target: Address;
   /** The configuration file (JSON, or YAML for .yaml/.yml); read again for every push. */
   configPath: string;
-  log?: ProxyLogger;
+  log?: Logger;
   /** First and longest wait between attempts while the enclave does not accept (default 200 ms, 5 s). */
   minDelayMs?: number;
   maxDelayMs?: number;
@@ -54,7 +54,7 @@ export interface ConfigPusher {
  * again each time, so fixing it is enough).
  */
 export function startConfigPush(options: ConfigPushOptions): ConfigPusher {
-  const log = options.log ?? jsonLinesLog;
+  const log = options.log ?? jsonLinesLogger;
   const minDelay = options.minDelayMs ?? 200;
   const maxDelay = options.maxDelayMs ?? 5_000;
   const watchInterval = options.watchIntervalMs ?? 1_000;

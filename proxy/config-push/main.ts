@@ -4,7 +4,7 @@
  * time the enclave restarts, until SIGTERM.
  */
 import { existsSync } from 'node:fs';
-import { jsonLinesLog } from '../log';
+import { jsonLinesLogger } from '../../contract/log';
 import { readFlags } from '../read-flags';
 import { type Address, parseAddress } from '../transport/address';
 import { startConfigPush } from './index';
@@ -29,7 +29,7 @@ function main(): void {
     process.exitCode = 2;
     return;
   }
-  const pusher = startConfigPush({ target: args.target, configPath: args.config, log: jsonLinesLog });
+  const pusher = startConfigPush({ target: args.target, configPath: args.config, log: jsonLinesLogger });
   const stop = () => void pusher.stop().then(() => process.exit(0));
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);

@@ -1,5 +1,5 @@
 import { type Socket, createServer } from 'node:net';
-import { type ProxyLogger, jsonLinesLog } from '../log';
+import { type Logger, jsonLinesLogger } from '../../contract/log';
 import { type Address, formatAddress } from '../transport/address';
 import { listenOn } from '../transport/listen';
 import { type PushAnswer, asPushMessage, encodeFrame, readFrame } from './protocol';
@@ -12,7 +12,7 @@ export interface ReceiveConfigOptions<T> {
    * Returns what the caller boots with and the digest to acknowledge.
    */
   accept(text: string, format: 'json' | 'yaml'): { value: T; digest: string };
-  log?: ProxyLogger;
+  log?: Logger;
   /** Time a pusher has to send its whole frame once connected (default 10 s). */
   frameTimeoutMs?: number;
   /** Aborting stops waiting: the promise rejects with the signal's reason. */
@@ -27,7 +27,7 @@ export interface ReceiveConfigOptions<T> {
  * accepted one gets `{ok: true, digest}`, the listener closes, and its value is returned.
  */
 export async function receiveConfig<T>(options: ReceiveConfigOptions<T>): Promise<T> {
-  const log = options.log ?? jsonLinesLog;
+  const log = options.log ?? jsonLinesLogger;
   const frameTimeoutMs = options.frameTimeoutMs ?? 10_000;
   let settled = false;
   let resolveValue!: (value: T) => void;

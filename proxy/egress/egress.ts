@@ -1,4 +1,4 @@
-import type { ProxyLogger } from '../log';
+import type { Logger } from '../../contract/log';
 import { type Address, parseAddress } from '../transport/address';
 import type { EgressTarget } from '../../contract/allowlist';
 import { type ForwardProxy, startForwardProxy } from './forward-proxy';
@@ -26,7 +26,7 @@ export interface Egress {
  * make (and that local mode must not make either). The relay is dialled per connection, so a
  * relay not up yet only fails the requests made meanwhile.
  */
-export async function startEgress(options: { relay?: Address; outbound: readonly EgressTarget[]; log: ProxyLogger }): Promise<Egress> {
+export async function startEgress(options: { relay?: Address; outbound: readonly EgressTarget[]; log: Logger }): Promise<Egress> {
   const relay = options.relay ?? parseAddress(DEFAULT_EGRESS_RELAY);
   const proxy = await startForwardProxy({ relay, outbound: options.outbound, log: options.log });
   options.log({ level: 'info', event: 'egress_listening', proxy: proxy.url, allowed: options.outbound.length });

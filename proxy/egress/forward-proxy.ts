@@ -1,7 +1,7 @@
 import { type IncomingMessage, type ServerResponse, createServer, request as httpRequest } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { type ProxyLogger, jsonLinesLog } from '../log';
+import { type Logger, jsonLinesLogger } from '../../contract/log';
 import { type Address, formatAddress } from '../transport/address';
 import { openConnection } from '../transport/connect';
 import { listenOn } from '../transport/listen';
@@ -10,6 +10,7 @@ import { parseAuthority } from './parse-authority';
 import { MAX_TLS_RECORD_BODY, MalformedClientHello, TLS_HANDSHAKE_RECORD, firstRecordLength, parseClientHelloSni } from './client-hello';
 import { splice } from './pipe';
 import { type RelayReply, decodeReply, encodeTunnelRequest, readLine } from './protocol';
+import { HOP_BY_HOP_HEADERS } from '../../contract/hop-by-hop';
 
 export interface ForwardProxyOptions {
   /** Where the proxy listens (default tcp://127.0.0.1:0, a port chosen by the system). */
@@ -18,7 +19,7 @@ export interface ForwardProxyOptions {
   relay: Address;
   /** The `outbound` entries of the runtime configuration. */
   outbound: readonly EgressTarget[];
-  log?: ProxyLogger;
+  log?: Logger;
   /** Most client connections at once (default 256). */
   maxConnections?: number;
   /** A tunnel with no bytes either way for this long is closed (default 5 minutes). */
@@ -47,9 +48,6 @@ interface Refusal {
 
 const REASONS: Record<Refusal['status'], string> = { 400: 'Bad Request', 403: 'Forbidden', 502: 'Bad Gateway', 503: 'Service Unavailable' };
 
-/** Request headers that belong to one hop (RFC 9110 §7.6.1) or to the proxy, never forwarded. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
-
 /**
  * The egress proxy inside the enclave (DESIGN.md, invariant 4): an HTTP forward proxy on loopback
  * for `CONNECT host:port` (https and any other TCP protocol) and absolute-URI requests
@@ -61,7 +59,7 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'pro
  * carry host and port only, never a path or query string.
  */
 export async function startForwardProxy(options: ForwardProxyOptions): Promise<ForwardProxy> {
-  const log = options.log ?? jsonLinesLog;
+  const log = options.log ?? jsonLinesLogger;
   const allowlist = new EgressAllowlist(options.outbound);
   const idleMs = options.idleTimeoutMs ?? 300_000;
   const relayMs = options.relayTimeoutMs ?? 15_000;
@@ -315,7 +313,7 @@ function checkAbsolute(req: IncomingMessage): { target: EgressTarget; path: stri
 function forward(req: IncomingMessage, res: ServerResponse, path: string, tunnel: Socket, idleMs: number): void {
   const headers: string[] = [];
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
-    if (!HOP_BY_HOP.has(req.rawHeaders[i]!.toLowerCase())) headers.push(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
+    if (!HOP_BY_HOP_HEADERS.has(req.rawHeaders[i]!.toLowerCase())) headers.push(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
   }
   headers.push('Connection', 'close');
   tunnel.setTimeout(idleMs, () => tunnel.destroy());
@@ -332,7 +330,7 @@ function forward(req: IncomingMessage, res: ServerResponse, path: string, tunnel
   upstream.on('response', (answer) => {
     const back: string[] = [];
     for (let i = 0; i < answer.rawHeaders.length; i += 2) {
-      if (!HOP_BY_HOP.has(answer.rawHeaders[i]!.toLowerCase())) back.push(answer.rawHeaders[i]!, answer.rawHeaders[i + 1]!);
+      if (!HOP_BY_HOP_HEADERS.has(answer.rawHeaders[i]!.toLowerCase())) back.push(answer.rawHeaders[i]!, answer.rawHeaders[i + 1]!);
     }
     res.writeHead(answer.statusCode ?? 502, answer.statusMessage, back);
     answer.pipe(res);

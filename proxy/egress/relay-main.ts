@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { jsonLinesLog } from '../log';
+import { jsonLinesLogger } from '../../contract/log';
 import { BOUND_FLAGS, type ConnectionBounds, connectionBounds, readFlags } from '../read-flags';
 import { type Address, formatAddress, parseAddress } from '../transport/address';
 import { EgressAllowlist, type EgressTarget } from '../../contract/allowlist';
@@ -66,11 +66,11 @@ async function main(): Promise<void> {
   }
   let relay;
   try {
-    relay = await startRelay({ listen: args.listen, outbound, log: jsonLinesLog, maxConnections: args.maxConnections, idleTimeoutMs: args.idleTimeoutMs });
+    relay = await startRelay({ listen: args.listen, outbound, log: jsonLinesLogger, maxConnections: args.maxConnections, idleTimeoutMs: args.idleTimeoutMs });
   } catch (e) {
     return fail(`cloister egress relay: cannot listen on ${formatAddress(args.listen)}: ${(e as Error).message}\n`);
   }
-  jsonLinesLog({ level: 'info', event: 'egress_relay_listening', listen: formatAddress(relay.address), allowed: outbound.length });
+  jsonLinesLogger({ level: 'info', event: 'egress_relay_listening', listen: formatAddress(relay.address), allowed: outbound.length });
   const stop = () => void relay.close().then(() => process.exit(0));
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);

@@ -1,5 +1,5 @@
 import { type Socket, connect, createServer } from 'node:net';
-import { type ProxyLogger, jsonLinesLog } from '../log';
+import { type Logger, jsonLinesLogger } from '../../contract/log';
 import type { Address } from '../transport/address';
 import { listenOn } from '../transport/listen';
 import { EgressAllowlist, type EgressTarget, describeTarget } from '../../contract/allowlist';
@@ -11,7 +11,7 @@ export interface RelayOptions {
   listen: Address;
   /** The `outbound` entries of the runtime configuration: checked again here (defence in depth). */
   outbound: readonly EgressTarget[];
-  log?: ProxyLogger;
+  log?: Logger;
   /** Most tunnels open at once; more are refused with BUSY (default 256). */
   maxConnections?: number;
   /** A tunnel with no bytes either way for this long is closed (default 5 minutes). */
@@ -34,7 +34,7 @@ export interface Relay {
  * connection is open and pipes bytes without reading them. Logs carry host and port only.
  */
 export async function startRelay(options: RelayOptions): Promise<Relay> {
-  const log = options.log ?? jsonLinesLog;
+  const log = options.log ?? jsonLinesLogger;
   const allowlist = new EgressAllowlist(options.outbound);
   const maxConnections = options.maxConnections ?? 256;
   const idleMs = options.idleTimeoutMs ?? 300_000;

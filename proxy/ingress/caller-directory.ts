@@ -1,7 +1,7 @@
 import { createHash, type X509Certificate } from 'node:crypto';
 import { AttestationError, type TrustedRoot, awsNitroRoot, rootFromPem, verifyAttestation } from '../../attestation';
 import { normalizePcrs } from '../../attestation/policy';
-import type { ProxyLogger } from '../log';
+import type { Logger } from '../../contract/log';
 import { readEnclaveAttestation } from './enclave-client-certificate';
 import { jwkThumbprint } from './jwk-thumbprint';
 import { isValidIdentityValue } from '../../contract/identity';
@@ -56,7 +56,7 @@ export class CallerDirectory {
   constructor(
     users: readonly UserEntry[],
     enclaves: readonly EnclaveEntry[],
-    private readonly log: ProxyLogger,
+    private readonly log: Logger,
   ) {
     for (const { name, role, key } of users) {
       const caller = checkedCaller('user', name, role);

@@ -1,7 +1,7 @@
 import { Agent, type ClientRequest, type IncomingMessage, type RequestOptions, type ServerResponse, request } from 'node:http';
 import type { Address } from '../transport/address';
 import { connectTarget } from '../transport/connect';
-import type { ProxyLogger } from '../log';
+import type { Logger } from '../../contract/log';
 import type { Caller } from './caller-directory';
 import { requestHeadersForApp, responseHeadersForClient } from './headers';
 import { sendError } from './respond';
@@ -22,7 +22,7 @@ export class AppForwarder {
 
   constructor(
     app: Address,
-    private readonly log: ProxyLogger,
+    private readonly log: Logger,
   ) {
     const target = connectTarget(app);
     this.target = 'path' in target ? { socketPath: target.path } : { host: target.host, port: target.port };

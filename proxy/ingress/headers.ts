@@ -2,13 +2,12 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import type { Caller } from './caller-directory';
 // The identity headers of DESIGN.md are set only here.
 import { USER_NAME_HEADER, USER_ROLE_HEADER } from '../../contract/identity';
+import { HOP_BY_HOP_HEADERS } from '../../contract/hop-by-hop';
 
 /**
- * Connection-scoped headers (RFC 9110 §7.6.1) that describe one hop and are never forwarded. The
- * body's framing is re-done for the app's hop, so Transfer-Encoding goes too; Expect goes because
- * this server has already answered it.
+ * Besides the hop-by-hop headers (the body's framing is re-done for the app's hop, so
+ * Transfer-Encoding goes too): Expect, because this server has already answered it.
  */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authenticate', 'proxy-authorization']);
 const REQUEST_ONLY_HOP = new Set(['expect']);
 
 /**
@@ -55,7 +54,7 @@ function copyHeaders(rawHeaders: readonly string[], drop: (lowerCaseName: string
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!.toLowerCase();
     const value = rawHeaders[i + 1]!;
-    if (HOP_BY_HOP.has(name) || named.has(name) || drop(name)) continue;
+    if (HOP_BY_HOP_HEADERS.has(name) || named.has(name) || drop(name)) continue;
     const existing = headers[name];
     if (existing === undefined) headers[name] = value;
     else if (Array.isArray(existing)) existing.push(value);

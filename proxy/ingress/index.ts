@@ -4,7 +4,7 @@ import { createServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Nsm } from '../../attestation/nsm/nsm';
-import { type ProxyLogger, jsonLinesLog } from '../log';
+import { type Logger, jsonLinesLogger } from '../../contract/log';
 import type { Address } from '../transport/address';
 import { listenOn } from '../transport/listen';
 import { type Caller, CallerDirectory, type EnclaveEntry, type UserEntry } from './caller-directory';
@@ -38,7 +38,7 @@ export interface IngressOptions {
   /** While false, requests for the app get 503 `APP_UNAVAILABLE` with Retry-After at once. */
   isAppReady?: () => boolean;
   /** Structured log lines (default: JSON lines on stdout). Never given bodies, keys or query strings. */
-  log?: ProxyLogger;
+  log?: Logger;
   limits?: IngressLimits;
 }
 
@@ -99,7 +99,7 @@ const CIPHERS = [
  *   tls, nsm, binding: { configDigest, instanceId }, configJson, users: config.users, enclaves: config.enclaves ?? [] });
  */
 export async function startIngress(options: IngressOptions): Promise<Ingress> {
-  const log = options.log ?? jsonLinesLog;
+  const log = options.log ?? jsonLinesLogger;
   const limits = resolveLimits(options.limits);
   const callers = new CallerDirectory(options.users, options.enclaves, log);
   const wellKnown = new WellKnown({

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { encodeIngressBinding } from '../../attestation/ingress-binding';
 import type { Nsm } from '../../attestation/nsm/nsm';
-import type { ProxyLogger } from '../log';
+import type { Logger } from '../../contract/log';
 import type { RateLimit } from './rate-limit';
 import { sendError } from './respond';
 
@@ -19,7 +19,7 @@ export interface WellKnownOptions {
   binding: { configDigest: Uint8Array; instanceId: Uint8Array };
   configJson: string;
   rateLimit: RateLimit;
-  log: ProxyLogger;
+  log: Logger;
 }
 
 /**

@@ -9,7 +9,7 @@ import { EgressConnectError, httpsEgressAgent } from '../../enclave/egress-agent
 import { type ForwardProxy, startForwardProxy } from '../../proxy/egress/forward-proxy';
 import { type Relay, startRelay } from '../../proxy/egress/relay';
 import { generateP256Key, selfSign } from '../../proxy/ingress/self-signed';
-import type { ProxyLogEntry } from '../../proxy/log';
+import type { LogEntry } from '../../contract/log';
 import type { Address } from '../../proxy/transport/address';
 import { type TestBuild, buildForTests } from './support/build';
 
@@ -34,7 +34,7 @@ let certPem: string;
 const targets = {} as Record<'http' | 'fetch' | 'https' | 'sdk' | 'supervisor' | 'unlisted', Target>;
 let relay: Relay;
 let proxy: ForwardProxy;
-const proxyLog: ProxyLogEntry[] = [];
+const proxyLog: LogEntry[] = [];
 
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'cloister-egress-agents-'));

@@ -8,7 +8,7 @@ import { scratchDir } from './harness';
 
 /**
  * `node dist/proxy/bridge/main.js` as the parent instance runs it. The bridge and what it imports
- * use only Node's own modules, so transpiling proxy/bridge, proxy/transport, proxy/log and
+ * use only Node's own modules, so transpiling proxy/bridge, proxy/transport, contract/log and
  * proxy/read-flags is a complete build of it.
  */
 const ROOT = join(__dirname, '..', '..');
@@ -19,7 +19,7 @@ beforeAll(() => {
   scratch = scratchDir();
   const files = [
     ...['bridge', 'transport'].flatMap((dir) => readdirSync(join(ROOT, 'proxy', dir)).map((f) => join('proxy', dir, f))),
-    join('proxy', 'log.ts'),
+    join('contract', 'log.ts'),
     join('proxy', 'read-flags.ts'),
     join('attestation', 'find-addon.ts'),
   ].filter((f) => f.endsWith('.ts'));

@@ -4,14 +4,14 @@ import { existsSync } from 'node:fs';
 import { type Server, type Socket, connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { rootFromPem, verifyAttestation } from '../../attestation';
-import type { ProxyLogEntry } from '../../proxy/log';
+import type { LogEntry } from '../../contract/log';
 import { type Bridge, startBridge } from '../../proxy/bridge';
 import { vsockSupport } from '../../proxy/transport/vsock';
 import { type Stack, request, startStack, waitFor } from './harness';
 
 let stack: Stack;
-const logs: ProxyLogEntry[] = [];
-const log = (entry: ProxyLogEntry) => logs.push(entry);
+const logs: LogEntry[] = [];
+const log = (entry: LogEntry) => logs.push(entry);
 beforeAll(async () => {
   stack = await startStack();
 });

@@ -8,7 +8,7 @@ import { parseConfigText } from '../../enclave/config/load-config';
 import { type PushAnswer, pushConfig, receiveConfig, startConfigPush } from '../../proxy/config-push';
 import { parseArgs } from '../../proxy/config-push/main';
 import { encodeFrame } from '../../proxy/config-push/protocol';
-import type { ProxyLogEntry } from '../../proxy/log';
+import type { LogEntry } from '../../contract/log';
 import { type Address, parseAddress } from '../../proxy/transport/address';
 import { type TestBuild, buildForTests } from '../enclave/support/build';
 import { type SupervisorProcess, startSupervisor } from '../enclave/support/supervisor';
@@ -26,7 +26,7 @@ beforeAll(() => {
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** The receiver as the supervisor runs it: the config loader decides. */
-function receive(listen: Address, logs: ProxyLogEntry[] = [], signal?: AbortSignal) {
+function receive(listen: Address, logs: LogEntry[] = [], signal?: AbortSignal) {
   return new Promise<{ done: Promise<ReturnType<typeof parseConfigText>> }>((resolve, reject) => {
     const done = receiveConfig({
       listen,
@@ -45,7 +45,7 @@ function receive(listen: Address, logs: ProxyLogEntry[] = [], signal?: AbortSign
 describe('config push protocol', () => {
   test('a bad config is refused with the reason, the receiver keeps waiting, and a good one is accepted', async () => {
     const address = socketAddress();
-    const logs: ProxyLogEntry[] = [];
+    const logs: LogEntry[] = [];
     const { done } = await receive(address, logs);
 
     const refused = await pushConfig(address, JSON.stringify(BAD), 'json');
@@ -107,7 +107,7 @@ describe('the push loop', () => {
     const file = join(tmp, 'loop.json');
     writeFileSync(file, JSON.stringify(GOOD));
     const answers: PushAnswer[] = [];
-    const logs: ProxyLogEntry[] = [];
+    const logs: LogEntry[] = [];
     const pusher = startConfigPush({ target: address, configPath: file, log: (e) => logs.push(e), minDelayMs: 20, maxDelayMs: 100, watchIntervalMs: 50, onAnswer: (a) => answers.push(a) });
     try {
       await new Promise((resolve) => setTimeout(resolve, 150)); // nobody listens yet: retries
@@ -127,7 +127,7 @@ describe('the push loop', () => {
     const address = socketAddress();
     const file = join(tmp, 'fixed.json');
     writeFileSync(file, JSON.stringify(BAD));
-    const logs: ProxyLogEntry[] = [];
+    const logs: LogEntry[] = [];
     const { done } = await receive(address);
     const pusher = startConfigPush({ target: address, configPath: file, log: (e) => logs.push(e), minDelayMs: 20, maxDelayMs: 50 });
     try {

@@ -8,7 +8,7 @@ import { MalformedClientHello, firstRecordLength, parseClientHelloSni } from '..
 import { type ForwardProxy, startForwardProxy } from '../../proxy/egress/forward-proxy';
 import { type Relay, startRelay } from '../../proxy/egress/relay';
 import { generateP256Key, selfSign } from '../../proxy/ingress/self-signed';
-import type { ProxyLogEntry } from '../../proxy/log';
+import type { LogEntry } from '../../contract/log';
 import type { Address } from '../../proxy/transport/address';
 
 let tmp: string;
@@ -20,7 +20,7 @@ let rawPort: number;
 let rawBytes = 0;
 let relay: Relay;
 let proxy: ForwardProxy;
-const proxyLog: ProxyLogEntry[] = [];
+const proxyLog: LogEntry[] = [];
 
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'cloister-egress-sni-'));

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { ProxyAgent, fetch } from 'undici';
 import { type ForwardProxy, startForwardProxy } from '../../proxy/egress/forward-proxy';
 import { type Relay, startRelay } from '../../proxy/egress/relay';
-import type { ProxyLogEntry } from '../../proxy/log';
+import type { LogEntry } from '../../contract/log';
 import type { Address } from '../../proxy/transport/address';
 
 /** An HTTP server on 127.0.0.1 that counts the connections it accepts and echoes what it got. */
@@ -55,8 +55,8 @@ let named: Target; // listed as localhost:port only
 let unlisted: Target; // not listed at all
 let relay: Relay;
 let proxy: ForwardProxy;
-const relayLog: ProxyLogEntry[] = [];
-const proxyLog: ProxyLogEntry[] = [];
+const relayLog: LogEntry[] = [];
+const proxyLog: LogEntry[] = [];
 
 const totalConnections = () => allowed.connections + named.connections + unlisted.connections;
 

@@ -9,7 +9,7 @@ import { createApp } from '../../apps';
 import { configDigest } from '../../attestation/config-digest';
 import { DevNsm } from '../../attestation/dev';
 import { x509 } from '../../attestation/x509';
-import type { ProxyLogEntry } from '../../proxy/log';
+import type { LogEntry } from '../../contract/log';
 import { type Ingress, type IngressOptions, startIngress } from '../../proxy/ingress';
 import { type TlsIdentity, generateTlsIdentity } from '../../proxy/ingress/tls-identity';
 import type { Address } from '../../proxy/transport/address';
@@ -184,7 +184,7 @@ export interface Stack {
   binding: { configDigest: Uint8Array; instanceId: Uint8Array };
   /** alice (bidder), bob (bidder), jwkuser (tester, configured by JWK); stranger is in no entry. */
   clients: Record<'alice' | 'bob' | 'jwkuser' | 'stranger', ClientIdentity>;
-  logs: ProxyLogEntry[];
+  logs: LogEntry[];
   dir: string;
   /** Starts another ingress on the same NSM, TLS key and app, with other options. */
   another(options: Partial<IngressOptions>): Promise<Ingress & { port: number }>;
@@ -207,7 +207,7 @@ export async function startStack(options: Partial<IngressOptions> = {}): Promise
   const tls = await generateTlsIdentity();
   const app = await startTestApp(join(scratch.dir, 'app.sock'), config);
   const binding = { configDigest: configDigest(config), instanceId: randomBytes(16) };
-  const logs: ProxyLogEntry[] = [];
+  const logs: LogEntry[] = [];
   const started: Ingress[] = [];
   const start = async (extra: Partial<IngressOptions>) => {
     const ingress = await startIngress({

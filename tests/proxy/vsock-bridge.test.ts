@@ -3,7 +3,7 @@ import { type Socket, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Bridge, startBridge } from '../../proxy/bridge';
-import type { ProxyLogEntry } from '../../proxy/log';
+import type { LogEntry } from '../../contract/log';
 
 /*
  * The bridge's bounds (the same whatever the transport; here tcp -> unix, as in local mode):
@@ -46,7 +46,7 @@ const echo = (socket: Socket, text: string) =>
 
 test('connections beyond maxConnections are closed at accept and logged', async () => {
   const target = await echoTarget('cap.sock');
-  const logs: ProxyLogEntry[] = [];
+  const logs: LogEntry[] = [];
   bridge = await startBridge({ listen: { kind: 'tcp', host: '127.0.0.1', port: 0 }, target: { kind: 'unix', path: target.path }, log: (e) => logs.push(e), maxConnections: 1 });
   const port = (bridge.address as { port: number }).port;
   const first = await dial(port);
@@ -62,7 +62,7 @@ test('connections beyond maxConnections are closed at accept and logged', async 
 
 test('a relayed connection idle for idleTimeoutMs is closed on both sides', async () => {
   const target = await echoTarget('idle.sock');
-  const logs: ProxyLogEntry[] = [];
+  const logs: LogEntry[] = [];
   bridge = await startBridge({ listen: { kind: 'tcp', host: '127.0.0.1', port: 0 }, target: { kind: 'unix', path: target.path }, log: (e) => logs.push(e), idleTimeoutMs: 200 });
   const client = await dial((bridge.address as { port: number }).port);
   client.on('error', () => {});

@@ -1,6 +1,6 @@
 import { type Socket, connect, createServer } from 'node:net';
 import { type Bridge, startBridge } from '../../proxy/bridge';
-import type { ProxyLogEntry } from '../../proxy/log';
+import type { LogEntry } from '../../contract/log';
 import { openConnection } from '../../proxy/transport/connect';
 import { listenOn } from '../../proxy/transport/listen';
 import { VMADDR_CID_ANY, VsockError, adoptSocket, connectVsock, listenVsock, socketPair, vsockSupport } from '../../proxy/transport/vsock';
@@ -97,7 +97,7 @@ describeVsock('bridge and ingress over vsock', () => {
   });
 
   test('a bridge to an unreachable vsock target closes the client and logs the reason', async () => {
-    const logs: ProxyLogEntry[] = [];
+    const logs: LogEntry[] = [];
     const cid = (support as { localCid?: number }).localCid!;
     bridge = await startBridge({
       listen: { kind: 'tcp', host: '127.0.0.1', port: 0 },
