@@ -21,7 +21,7 @@ beforeAll(() => {
     ...['bridge', 'transport'].flatMap((dir) => readdirSync(join(ROOT, 'proxy', dir)).map((f) => join('proxy', dir, f))),
     join('contract', 'log.ts'),
     join('proxy', 'read-flags.ts'),
-    join('attestation', 'find-addon.ts'),
+    join('contract', 'find-addon.ts'),
   ].filter((f) => f.endsWith('.ts'));
   for (const file of files) {
     const { outputText } = ts.transpileModule(readFileSync(join(ROOT, file), 'utf8'), {

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { constants } from 'node:os';
 import { NsmError } from '../nsm';
-import { findAddon } from '../../find-addon';
+import { findAddon } from '../../../contract/find-addon';
 
 /**
  * The whole boundary between TypeScript and the `cloister_nsm` addon (nsm.c): finding and loading
