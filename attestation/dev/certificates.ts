@@ -116,7 +116,7 @@ export async function importKeys(privateKey: KeyObject): Promise<KeyPair> {
  */
 export function randomSerial(bytes: number): string {
   const serial = randomBytes(bytes);
-  serial[0] = serial[0] & 0x7f || 0x01;
+  serial[0] = serial[0]! & 0x7f || 0x01;
   return serial.toString('hex');
 }
 

@@ -103,7 +103,8 @@ export class DevNsm implements Nsm {
   /** The value of PCR `index` (0–31) and whether it is locked. */
   async describePcr(index: number): Promise<{ locked: boolean; data: Uint8Array }> {
     checkIndex(index);
-    return { locked: this.locked[index], data: Buffer.from(this.values[index]) };
+    // checkIndex admits 0–31, and both arrays hold 32 registers.
+    return { locked: this.locked[index]!, data: Buffer.from(this.values[index]!) };
   }
 
   /**
@@ -118,7 +119,7 @@ export class DevNsm implements Nsm {
     if (requestBytes > MAX_REQUEST_BYTES) {
       throw new NsmError('InputTooLarge', `${data.length} bytes of data make a ${requestBytes}-byte request; the NSM takes at most ${MAX_REQUEST_BYTES}.`);
     }
-    this.values[index] = createHash('sha384').update(this.values[index]).update(data).digest();
+    this.values[index] = createHash('sha384').update(this.values[index]!).update(data).digest();
     return Buffer.from(this.values[index]);
   }
 

@@ -41,7 +41,7 @@ export class EnclaveSigner {
     }
     this.enclaveId = randomBytes(8);
     // Leads the leaf's serial number, which must stay a positive DER INTEGER of full length.
-    this.enclaveId[0] = this.enclaveId[0] & 0x7f || 0x01;
+    this.enclaveId[0] = this.enclaveId[0]! & 0x7f || 0x01;
     this.moduleId = `${pki.instanceId}-enc${this.enclaveId.toString('hex')}`;
   }
 
