@@ -130,7 +130,7 @@ describe('mutual attestation at the ingress', () => {
     const scorer = await sameRootNsm(SCORER_PCRS);
     const credentials = await certificateCarrying(async (spki) => {
       const document = Buffer.from(await scorer.attestation({ publicKey: spki }));
-      document[document.length - 1] ^= 0x01; // the last byte of the signature
+      document[document.length - 1]! ^= 0x01; // the last byte of the signature
       return wrapped(document);
     });
     expect(await seenAs(credentials, 'tampered')).toEqual([]);

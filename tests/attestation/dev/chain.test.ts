@@ -84,17 +84,17 @@ describe('development certificate chain', () => {
 
   it('links every certificate to its issuer by name, key identifiers and signature, up to the root', () => {
     const parsed = certs.map((der) => new X509Certificate(der));
-    expect(parsed[0].checkIssued(parsed[0])).toBe(true);
-    expect(parsed[0].verify(parsed[0].publicKey)).toBe(true);
+    expect(parsed[0]!.checkIssued(parsed[0]!)).toBe(true);
+    expect(parsed[0]!.verify(parsed[0]!.publicKey)).toBe(true);
     for (let i = 1; i < parsed.length; i++) {
-      expect(parsed[i].checkIssued(parsed[i - 1])).toBe(true);
-      expect(parsed[i].verify(parsed[i - 1].publicKey)).toBe(true);
+      expect(parsed[i]!.checkIssued(parsed[i - 1]!)).toBe(true);
+      expect(parsed[i]!.verify(parsed[i - 1]!.publicKey)).toBe(true);
     }
     for (let i = 1; i < 4; i++) {
       const ski = new x509.X509Certificate(certs[i - 1]).getExtension(x509.SubjectKeyIdentifierExtension)!.keyId;
       expect(new x509.X509Certificate(certs[i]).getExtension(x509.AuthorityKeyIdentifierExtension)!.keyId).toBe(ski);
     }
-    expect(certs[0].equals(nsm.pki.rootCertificateDer)).toBe(true);
+    expect(certs[0]!.equals(nsm.pki.rootCertificateDer)).toBe(true);
   });
 
   it('gives each level the lifetime AWS gives it, starting at the issue time (whole seconds)', () => {
@@ -111,7 +111,7 @@ describe('development certificate chain', () => {
   });
 
   it('numbers the leaf like the NSM: enclave id, four zero bytes, issue time in seconds', () => {
-    const serial = new X509Certificate(certs[4]).serialNumber.toLowerCase();
+    const serial = new X509Certificate(certs[4]!).serialNumber.toLowerCase();
     const enclaveId = nsm.moduleId.split('-enc')[1];
     const seconds = Math.floor(clock.now() / 1000).toString(16).padStart(8, '0');
     expect(serial).toBe(`${enclaveId}00000000${seconds}`);
@@ -130,8 +130,8 @@ describe('development certificate chain', () => {
     const theirs = certificatesOf(await other.attestation({}));
     expect(other.moduleId).not.toBe(nsm.moduleId);
     expect(theirs.slice(0, 4)).toEqual(mine.slice(0, 4));
-    expect(theirs[4].equals(mine[4])).toBe(false);
+    expect(theirs[4]!.equals(mine[4]!)).toBe(false);
     const { leaf, cabundle } = chainOf(decodeDocument(await other.attestation({})));
-    expect(leaf.verify(cabundle[3].publicKey)).toBe(true);
+    expect(leaf.verify(cabundle[3]!.publicKey)).toBe(true);
   });
 });

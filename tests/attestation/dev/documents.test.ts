@@ -144,10 +144,10 @@ describe('development attestation documents', () => {
     const { leaf } = chainOf(decoded);
     const key = { key: leaf.publicKey, dsaEncoding: 'ieee-p1363' as const };
     const tamperedPayload = Buffer.from(decoded.payloadBytes);
-    tamperedPayload[tamperedPayload.length - 1] ^= 1;
+    tamperedPayload[tamperedPayload.length - 1]! ^= 1;
     expect(verify('sha384', sigStructure(decoded.protectedHeader, tamperedPayload), key, decoded.signature)).toBe(false);
     const tamperedSignature = Buffer.from(decoded.signature);
-    tamperedSignature[10] ^= 1;
+    tamperedSignature[10]! ^= 1;
     expect(verify('sha384', sigStructure(decoded.protectedHeader, decoded.payloadBytes), key, tamperedSignature)).toBe(false);
     // And it is ES384 on P-384, not merely some signature the leaf could make.
     expect(leaf.publicKey.asymmetricKeyDetails?.namedCurve).toBe('secp384r1');
@@ -158,12 +158,12 @@ describe('development attestation documents', () => {
     const { leaf, cabundle } = chainOf(decoded);
     const root = new X509Certificate(pki.rootCertificatePem);
     expect(cabundle).toHaveLength(4);
-    expect(cabundle[0].raw.equals(root.raw)).toBe(true);
+    expect(cabundle[0]!.raw.equals(root.raw)).toBe(true);
     const chain = [root, ...cabundle.slice(1), leaf];
     const at = decoded.payload.get('timestamp') as number;
     for (let i = chain.length - 1; i > 0; i--) {
-      expect(chain[i].verify(chain[i - 1].publicKey)).toBe(true);
-      expect(chain[i].checkIssued(chain[i - 1])).toBe(true);
+      expect(chain[i]!.verify(chain[i - 1]!.publicKey)).toBe(true);
+      expect(chain[i]!.checkIssued(chain[i - 1]!)).toBe(true);
     }
     expect(root.verify(root.publicKey)).toBe(true);
     for (const cert of chain) {
@@ -172,13 +172,13 @@ describe('development attestation documents', () => {
     }
     // A foreign root does not sign this chain.
     const foreign = generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey;
-    expect(cabundle[1].verify(foreign)).toBe(false);
+    expect(cabundle[1]!.verify(foreign)).toBe(false);
   });
 
   it('differ in their chain when issued by another root directory', async () => {
     const other = await DevNsm.open({ dir: dirs.make(), now: clock.now });
     const theirs = chainOf(decodeDocument(await other.attestation({})));
-    expect(theirs.cabundle[0].raw.equals(pki.rootCertificateDer)).toBe(false);
-    expect(theirs.cabundle[1].verify(new X509Certificate(pki.rootCertificateDer).publicKey)).toBe(false);
+    expect(theirs.cabundle[0]!.raw.equals(pki.rootCertificateDer)).toBe(false);
+    expect(theirs.cabundle[1]!.verify(new X509Certificate(pki.rootCertificateDer).publicKey)).toBe(false);
   });
 });

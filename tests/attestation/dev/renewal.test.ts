@@ -18,7 +18,7 @@ function validAtItsTimestamp(doc: Awaited<ReturnType<typeof issued>>): boolean {
   const at = new Date(doc.timestamp);
   return chain.every(
     (cert, i) =>
-      new Date(cert.validFrom) <= at && at <= new Date(cert.validTo) && cert.verify((i === 0 ? cert : chain[i - 1]).publicKey),
+      new Date(cert.validFrom) <= at && at <= new Date(cert.validTo) && cert.verify((i === 0 ? cert : chain[i - 1]!).publicKey),
   );
 }
 
@@ -104,15 +104,15 @@ describe('leaf and CA renewal', () => {
     expect(raw(afterRegional)[0]).toBe(raw(start)[0]);
     for (const i of [1, 2, 3, 4]) expect(raw(afterRegional)[i]).not.toBe(raw(afterZonal)[i]);
     expect(validAtItsTimestamp(afterRegional)).toBe(true);
-    expect(afterRegional.cabundle[0].raw.equals(nsm.pki.rootCertificateDer)).toBe(true);
+    expect(afterRegional.cabundle[0]!.raw.equals(nsm.pki.rootCertificateDer)).toBe(true);
   });
 
   it('issues one leaf for many concurrent requests', async () => {
     const nsm = await DevNsm.open({ dir: dirs.make() });
     const docs = await Promise.all(Array.from({ length: 12 }, () => issued(nsm)));
     for (const doc of docs) {
-      expect(doc.leaf.raw.equals(docs[0].leaf.raw)).toBe(true);
-      expect(doc.cabundle.map((c) => c.raw)).toEqual(docs[0].cabundle.map((c) => c.raw));
+      expect(doc.leaf.raw.equals(docs[0]!.leaf.raw)).toBe(true);
+      expect(doc.cabundle.map((c) => c.raw)).toEqual(docs[0]!.cabundle.map((c) => c.raw));
     }
   });
 

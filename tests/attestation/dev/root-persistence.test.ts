@@ -50,14 +50,14 @@ describe('development root persistence', () => {
     expect(readFileSync(path.join(dir, 'root', 'cert.pem')).equals(certBytes)).toBe(true);
     // The reloaded key really is the root key: the chain it issues verifies under the pinned root.
     const { cabundle } = chainOf(decodeDocument(await again.attestation({})));
-    expect(cabundle[0].raw.equals(pki.rootCertificateDer)).toBe(true);
-    expect(cabundle[1].verify(new X509Certificate(pki.rootCertificateDer).publicKey)).toBe(true);
+    expect(cabundle[0]!.raw.equals(pki.rootCertificateDer)).toBe(true);
+    expect(cabundle[1]!.verify(new X509Certificate(pki.rootCertificateDer).publicKey)).toBe(true);
   });
 
   it('ends up with one root when several processes create it at once', async () => {
     const dir = dirs.make();
     const pkis = await Promise.all(Array.from({ length: 6 }, () => DevPki.open({ dir })));
-    for (const pki of pkis) expect(pki.rootCertificateDer.equals(pkis[0].rootCertificateDer)).toBe(true);
+    for (const pki of pkis) expect(pki.rootCertificateDer.equals(pkis[0]!.rootCertificateDer)).toBe(true);
     expect(readdirSync(dir)).toEqual(['root']);
   });
 

@@ -166,7 +166,7 @@ describe('an addon that is not built or does not load is DEVICE_ABSENT, saying w
   test('arguments are checked in C', () => {
     const fd = addon.open(regularFile);
     try {
-      const bad = addon as unknown as Record<string, (...args: unknown[]) => unknown>;
+      const bad = addon as unknown as Record<'open' | 'request' | 'close', (...args: unknown[]) => unknown>;
       expect(thrown(() => bad.open(42))).toHaveProperty('name', 'TypeError');
       expect(thrown(() => bad.open())).toHaveProperty('name', 'TypeError');
       expect(thrown(() => bad.open(''))).toHaveProperty('name', 'TypeError');

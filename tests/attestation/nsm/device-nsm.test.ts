@@ -52,7 +52,7 @@ class FakeNsmDevice {
         if (index >= 32) return { Error: 'InvalidIndex' };
         if (this.locked.has(index)) return { Error: 'ReadOnlyIndex' };
         const data = body.get('data') as Uint8Array;
-        this.pcrs[index] = createHash('sha384').update(this.pcrs[index]).update(data).digest();
+        this.pcrs[index] = createHash('sha384').update(this.pcrs[index]!).update(data).digest();
         return { ExtendPCR: { data: this.pcrs[index] } };
       }
       case 'LockPCR':
@@ -92,7 +92,7 @@ describe('DeviceNsm over an injected transport', () => {
 
   test('attestation sends user_data, nonce and public_key (nulls for absent ones) and returns the document', async () => {
     const doc = await nsm.attestation({ nonce: new Uint8Array([1, 2]) });
-    expect(Buffer.from(device.requests[0]).toString('hex')).toBe(
+    expect(Buffer.from(device.requests[0]!).toString('hex')).toBe(
       'a16b4174746573746174696f6ea369757365725f64617461f6656e6f6e63654201026a7075626c69635f6b6579f6',
     );
     expect(JSON.parse(Buffer.from(doc).toString())).toEqual([
@@ -117,13 +117,13 @@ describe('DeviceNsm over an injected transport', () => {
     await expect(nsm.lockPcr(16)).resolves.toBeUndefined();
     expect(await nsm.describePcr(16)).toEqual({ locked: true, data: expected });
     expect((await nsm.describePcr(0)).locked).toBe(true);
-    expect(Buffer.from(device.requests[1]).toString('hex')).toBe('a169457874656e64504352a265696e646578106464617461' + '43010203');
-    expect(Buffer.from(device.requests[3]).toString('hex')).toBe('a1674c6f636b504352a165696e64657810');
+    expect(Buffer.from(device.requests[1]!).toString('hex')).toBe('a169457874656e64504352a265696e646578106464617461' + '43010203');
+    expect(Buffer.from(device.requests[3]!).toString('hex')).toBe('a1674c6f636b504352a165696e64657810');
   });
 
   test('lockPcrs, getRandom and describeNsm round-trip', async () => {
     await expect(nsm.lockPcrs(20)).resolves.toBeUndefined();
-    expect(Buffer.from(device.requests[0]).toString('hex')).toBe('a1684c6f636b50435273a165' + '72616e6765' + '14');
+    expect(Buffer.from(device.requests[0]!).toString('hex')).toBe('a1684c6f636b50435273a165' + '72616e6765' + '14');
     const random = await nsm.getRandom();
     expect(random).toBeInstanceOf(Uint8Array);
     expect(random.length).toBe(256);
@@ -205,7 +205,7 @@ describe('DeviceNsm over an injected transport', () => {
           () => random.describeNsm(),
         ];
         try {
-          await calls[op]();
+          await calls[op]!();
         } catch (e) {
           if (!(e instanceof NsmError)) throw e;
         }
