@@ -10,7 +10,7 @@
     },
     {
       "target_name": "cloister_vsock",
-      "sources": ["proxy/transport/native/vsock.c"],
+      "sources": ["transport/native/vsock.c"],
       "include_dirs": ["native"],
       "cflags": ["-Wall", "-Wextra", "-std=gnu11"]
     }

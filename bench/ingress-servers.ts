@@ -8,7 +8,7 @@ import { configDigest } from '../attestation/config-digest';
 import { startBridge } from '../proxy/bridge';
 import { startIngress } from '../proxy/ingress';
 import { generateTlsIdentity } from '../proxy/ingress/tls-identity';
-import { formatAddress, parseAddress } from '../proxy/transport/address';
+import { formatAddress, parseAddress } from '../transport/address';
 
 /**
  * One server process of bench/ingress.ts, started as `node ingress-servers.js <role> <args>` so

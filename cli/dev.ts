@@ -10,7 +10,7 @@ import { IDENTITY_FILES, generateIdentity, loadIdentity } from '../client/identi
 import { loadConfigFile } from '../enclave/config/load-config';
 import { LocalStackError } from '../enclave/local/errors';
 import { type LocalStack, startLocalStack } from '../enclave/local/local-stack';
-import { formatAddress } from '../proxy/transport/address';
+import { formatAddress } from '../transport/address';
 import { type DevelopmentPcrs, developmentPcrs } from '../enclave/local/measurements';
 import type { CliIo } from './main';
 import { UsageError } from './usage-error';

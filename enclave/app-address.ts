@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { type Address, formatAddress } from '../proxy/transport/address';
+import { type Address, formatAddress } from '../transport/address';
 import { SupervisorError } from './errors';
 
 /** Where the app listens, and how to tidy up after it. */

@@ -3,7 +3,7 @@ import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EnvHttpProxyAgent, setGlobalDispatcher } from 'undici';
 import { createApp } from '../apps';
-import type { Address } from '../proxy/transport/address';
+import type { Address } from '../transport/address';
 import type { FromAppChild, ToAppChild } from './app-protocol';
 import { routeAgentsThroughProxy } from './egress-agents';
 

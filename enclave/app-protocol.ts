@@ -1,4 +1,4 @@
-import type { Address } from '../proxy/transport/address';
+import type { Address } from '../transport/address';
 
 /**
  * The IPC messages between the supervisor and its app child. The configuration travels over IPC

@@ -5,7 +5,7 @@ import type { Nsm } from '../attestation/nsm/nsm';
 import { type Egress, startEgress } from '../proxy/egress/egress';
 import { startIngress } from '../proxy/ingress';
 import { generateTlsIdentity } from '../proxy/ingress/tls-identity';
-import type { Address } from '../proxy/transport/address';
+import type { Address } from '../transport/address';
 import { prepareAppEndpoint } from './app-address';
 import { AppProcess } from './app-process';
 import { type LoadedConfig, loadConfigFile } from './config/load-config';

@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { DEFAULT_EGRESS_RELAY } from '../proxy/egress/egress';
-import { type Address, parseAddress } from '../proxy/transport/address';
+import { type Address, parseAddress } from '../transport/address';
 import { SupervisorError } from './errors';
 import { ANY_CID, VSOCK_PORTS, vsockAddress } from '../contract/vsock';
 

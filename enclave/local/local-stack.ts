@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Address, parseAddress } from '../../proxy/transport/address';
+import { type Address, parseAddress } from '../../transport/address';
 import { type StackChild, startChild } from './child';
 import { LocalStackError } from './errors';
 import type { DevelopmentPcrs } from './measurements';

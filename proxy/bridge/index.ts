@@ -1,9 +1,9 @@
 import { type Socket, createServer } from 'node:net';
 import { type Logger, jsonLinesLogger } from '../../contract/log';
-import type { Address } from '../transport/address';
-import { openConnection } from '../transport/connect';
-import { listenOn } from '../transport/listen';
-import { loadVsockAddon } from '../transport/vsock';
+import type { Address } from '../../transport/address';
+import { openConnection } from '../../transport/connect';
+import { listenOn } from '../../transport/listen';
+import { loadVsockAddon } from '../../transport/vsock';
 
 export interface BridgeOptions {
   /** Where clients connect (on the parent instance: tcp://0.0.0.0:443). */

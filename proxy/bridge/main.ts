@@ -5,7 +5,7 @@
  */
 import { jsonLinesLogger } from '../../contract/log';
 import { BOUND_FLAGS, type ConnectionBounds, connectionBounds, readFlags } from '../read-flags';
-import { type Address, formatAddress, parseAddress } from '../transport/address';
+import { type Address, formatAddress, parseAddress } from '../../transport/address';
 import { startBridge } from './index';
 
 const USAGE =

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { type Logger, jsonLinesLogger } from '../../contract/log';
-import { type Address, formatAddress } from '../transport/address';
-import { openConnection } from '../transport/connect';
+import { type Address, formatAddress } from '../../transport/address';
+import { openConnection } from '../../transport/connect';
 import { MAX_CONFIG_BYTES, type PushAnswer, encodeFrame, readFrame } from './protocol';
 
 export { receiveConfig, type ReceiveConfigOptions } from './receiver';

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { jsonLinesLogger } from '../../contract/log';
 import { readFlags } from '../read-flags';
-import { type Address, parseAddress } from '../transport/address';
+import { type Address, parseAddress } from '../../transport/address';
 import { startConfigPush } from './index';
 
 const USAGE =

@@ -1,7 +1,7 @@
 import { type Socket, createServer } from 'node:net';
 import { type Logger, jsonLinesLogger } from '../../contract/log';
-import { type Address, formatAddress } from '../transport/address';
-import { listenOn } from '../transport/listen';
+import { type Address, formatAddress } from '../../transport/address';
+import { listenOn } from '../../transport/listen';
 import { type PushAnswer, asPushMessage, encodeFrame, readFrame } from './protocol';
 
 export interface ReceiveConfigOptions<T> {

@@ -1,5 +1,5 @@
 import type { Logger } from '../../contract/log';
-import { type Address, parseAddress } from '../transport/address';
+import { type Address, parseAddress } from '../../transport/address';
 import type { EgressTarget } from '../../contract/allowlist';
 import { type ForwardProxy, startForwardProxy } from './forward-proxy';
 import { PARENT_CID, VSOCK_PORTS, vsockAddress } from '../../contract/vsock';

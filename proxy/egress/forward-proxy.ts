@@ -2,9 +2,9 @@ import { type IncomingMessage, type ServerResponse, createServer, request as htt
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type Logger, jsonLinesLogger } from '../../contract/log';
-import { type Address, formatAddress } from '../transport/address';
-import { openConnection } from '../transport/connect';
-import { listenOn } from '../transport/listen';
+import { type Address, formatAddress } from '../../transport/address';
+import { openConnection } from '../../transport/connect';
+import { listenOn } from '../../transport/listen';
 import { EgressAllowlist, type EgressTarget, canonicalHost, describeTarget } from '../../contract/allowlist';
 import { parseAuthority } from './parse-authority';
 import { MAX_TLS_RECORD_BODY, MalformedClientHello, TLS_HANDSHAKE_RECORD, firstRecordLength, parseClientHelloSni } from './client-hello';

@@ -10,7 +10,7 @@ import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { jsonLinesLogger } from '../../contract/log';
 import { BOUND_FLAGS, type ConnectionBounds, connectionBounds, readFlags } from '../read-flags';
-import { type Address, formatAddress, parseAddress } from '../transport/address';
+import { type Address, formatAddress, parseAddress } from '../../transport/address';
 import { EgressAllowlist, type EgressTarget } from '../../contract/allowlist';
 import { startRelay } from './relay';
 

@@ -1,7 +1,7 @@
 import { type Socket, connect, createServer } from 'node:net';
 import { type Logger, jsonLinesLogger } from '../../contract/log';
-import type { Address } from '../transport/address';
-import { listenOn } from '../transport/listen';
+import type { Address } from '../../transport/address';
+import { listenOn } from '../../transport/listen';
 import { EgressAllowlist, type EgressTarget, describeTarget } from '../../contract/allowlist';
 import { splice } from './pipe';
 import { type RelayReply, decodeTunnelRequest, encodeReply, readLine } from './protocol';

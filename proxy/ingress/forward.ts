@@ -1,6 +1,6 @@
 import { Agent, type ClientRequest, type IncomingMessage, type RequestOptions, type ServerResponse, request } from 'node:http';
-import type { Address } from '../transport/address';
-import { connectTarget } from '../transport/connect';
+import type { Address } from '../../transport/address';
+import { connectTarget } from '../../transport/connect';
 import type { Logger } from '../../contract/log';
 import type { Caller } from './caller-directory';
 import { requestHeadersForApp, responseHeadersForClient } from './headers';

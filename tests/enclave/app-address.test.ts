@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { prepareAppEndpoint } from '../../enclave/app-address';
-import { parseAddress } from '../../proxy/transport/address';
+import { parseAddress } from '../../transport/address';
 
 let dir: string;
 beforeAll(() => {

@@ -10,7 +10,7 @@ import { type ForwardProxy, startForwardProxy } from '../../proxy/egress/forward
 import { type Relay, startRelay } from '../../proxy/egress/relay';
 import { generateP256Key, selfSign } from '../../proxy/ingress/self-signed';
 import type { LogEntry } from '../../contract/log';
-import type { Address } from '../../proxy/transport/address';
+import type { Address } from '../../transport/address';
 import { type TestBuild, buildForTests } from './support/build';
 
 const listen = async (server: Server | HttpsServer): Promise<number> => {

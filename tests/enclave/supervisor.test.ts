@@ -10,7 +10,7 @@ import { readAttestation, rootFromPem, verifyAttestation } from '../../attestati
 import { configDigest, pcr16For } from '../../attestation/config-digest';
 import { decodeIngressBinding } from '../../attestation/ingress-binding';
 import { type ClientIdentity, generateIdentity, loadIdentity } from '../../client/identity';
-import { parseAddress } from '../../proxy/transport/address';
+import { parseAddress } from '../../transport/address';
 import { type TestBuild, buildForTests } from './support/build';
 import { type Outcome, call, ingressAgent, streamingCall } from './support/https';
 import { listeningSockets } from './support/listening';

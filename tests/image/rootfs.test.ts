@@ -4,7 +4,7 @@ import { copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, re
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfigFile } from '../../enclave/config/load-config';
-import { parseAddress } from '../../proxy/transport/address';
+import { parseAddress } from '../../transport/address';
 import { type TestBuild, buildForTests } from '../enclave/support/build';
 import { type SupervisorProcess, startSupervisor } from '../enclave/support/supervisor';
 

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { formatAddress, parseAddress } from '../../proxy/transport/address';
+import { formatAddress, parseAddress } from '../../transport/address';
 
 describe('addresses', () => {
   it.each([

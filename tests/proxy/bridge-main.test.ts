@@ -8,7 +8,7 @@ import { scratchDir } from './harness';
 
 /**
  * `node dist/proxy/bridge/main.js` as the parent instance runs it. The bridge and what it imports
- * use only Node's own modules, so transpiling proxy/bridge, proxy/transport, contract/log and
+ * use only Node's own modules, so transpiling proxy/bridge, transport/, contract/log and
  * proxy/read-flags is a complete build of it.
  */
 const ROOT = join(__dirname, '..', '..');
@@ -18,7 +18,8 @@ let main: string;
 beforeAll(() => {
   scratch = scratchDir();
   const files = [
-    ...['bridge', 'transport'].flatMap((dir) => readdirSync(join(ROOT, 'proxy', dir)).map((f) => join('proxy', dir, f))),
+    ...readdirSync(join(ROOT, 'proxy', 'bridge')).map((f) => join('proxy', 'bridge', f)),
+    ...readdirSync(join(ROOT, 'transport')).map((f) => join('transport', f)),
     join('contract', 'log.ts'),
     join('proxy', 'read-flags.ts'),
     join('contract', 'find-addon.ts'),

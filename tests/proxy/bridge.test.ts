@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { rootFromPem, verifyAttestation } from '../../attestation';
 import type { LogEntry } from '../../contract/log';
 import { type Bridge, startBridge } from '../../proxy/bridge';
-import { vsockSupport } from '../../proxy/transport/vsock';
+import { vsockSupport } from '../../transport/vsock';
 import { type Stack, request, startStack, waitFor } from './harness';
 
 let stack: Stack;

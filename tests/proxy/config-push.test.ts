@@ -9,7 +9,7 @@ import { type PushAnswer, pushConfig, receiveConfig, startConfigPush } from '../
 import { parseArgs } from '../../proxy/config-push/main';
 import { encodeFrame } from '../../proxy/config-push/protocol';
 import type { LogEntry } from '../../contract/log';
-import { type Address, parseAddress } from '../../proxy/transport/address';
+import { type Address, parseAddress } from '../../transport/address';
 import { type TestBuild, buildForTests } from '../enclave/support/build';
 import { type SupervisorProcess, startSupervisor } from '../enclave/support/supervisor';
 

@@ -7,7 +7,7 @@ import { ProxyAgent, fetch } from 'undici';
 import { type ForwardProxy, startForwardProxy } from '../../proxy/egress/forward-proxy';
 import { type Relay, startRelay } from '../../proxy/egress/relay';
 import type { LogEntry } from '../../contract/log';
-import type { Address } from '../../proxy/transport/address';
+import type { Address } from '../../transport/address';
 
 /** An HTTP server on 127.0.0.1 that counts the connections it accepts and echoes what it got. */
 interface Target {

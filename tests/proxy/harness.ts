@@ -12,7 +12,7 @@ import { x509 } from '../../attestation/x509';
 import type { LogEntry } from '../../contract/log';
 import { type Ingress, type IngressOptions, startIngress } from '../../proxy/ingress';
 import { type TlsIdentity, generateTlsIdentity } from '../../proxy/ingress/tls-identity';
-import type { Address } from '../../proxy/transport/address';
+import type { Address } from '../../transport/address';
 import { fixtureConfig } from '../helpers/fixtures';
 
 /** Boot measurements of the test enclaves: any 48-byte values, with PCR0 non-zero so documents are not debug ones. */

@@ -1,9 +1,9 @@
 import { type Socket, connect, createServer } from 'node:net';
 import { type Bridge, startBridge } from '../../proxy/bridge';
 import type { LogEntry } from '../../contract/log';
-import { openConnection } from '../../proxy/transport/connect';
-import { listenOn } from '../../proxy/transport/listen';
-import { VMADDR_CID_ANY, VsockError, adoptSocket, connectVsock, listenVsock, socketPair, vsockSupport } from '../../proxy/transport/vsock';
+import { openConnection } from '../../transport/connect';
+import { listenOn } from '../../transport/listen';
+import { VMADDR_CID_ANY, VsockError, adoptSocket, connectVsock, listenVsock, socketPair, vsockSupport } from '../../transport/vsock';
 
 /*
  * The vsock transport on this kind of machine: a virtio vsock transport without loopback, so

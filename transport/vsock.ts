@@ -1,7 +1,7 @@
 import { Server, Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { getSystemErrorName } from 'node:util';
-import { findAddon } from '../../contract/find-addon';
+import { findAddon } from '../contract/find-addon';
 
 /**
  * AF_VSOCK for Node: the one file that touches the `cloister_vsock` addon (native/vsock.c) and
