@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { createApp } from '../apps';
 import { DevNsm } from '../attestation/dev';
 import { configDigest } from '../attestation/config-digest';
-import { startBridge } from '../proxy/bridge';
-import { startIngress } from '../proxy/ingress';
-import { generateTlsIdentity } from '../proxy/ingress/tls-identity';
+import { startBridge } from '../parent/bridge';
+import { startIngress } from '../enclave/ingress';
+import { generateTlsIdentity } from '../enclave/ingress/tls-identity';
 import { formatAddress, parseAddress } from '../transport/address';
 
 /**

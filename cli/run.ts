@@ -14,11 +14,11 @@ export const RUN_DEFAULTS = { cpus: 2, memory: 2048, cid: 16, port: 443 } as con
 const STOP_GRACE_MS = 10_000;
 
 /**
- * The directory holding the parent-side programs (`bridge/main.js`, `egress/relay-main.js`,
- * `config-push/main.js`): the built proxy/ next to this command, or `CLOISTER_PROXY_DIR`.
+ * The directory holding the parent-side programs (`bridge/main.js`, `egress-relay/main.js`,
+ * `config-push/main.js`): the built parent/ next to this command, or `CLOISTER_PARENT_DIR`.
  */
-export function proxyDir(): string {
-  return process.env.CLOISTER_PROXY_DIR || resolve(__dirname, '..', 'proxy');
+export function parentDir(): string {
+  return process.env.CLOISTER_PARENT_DIR || resolve(__dirname, '..', 'parent');
 }
 
 /** The settings of one `cloister run`, after flags, `--from` and defaults. */
@@ -67,10 +67,10 @@ export interface ParentProcess {
 }
 
 /** The three parent processes for an enclave at `cid`, as documented in deploy/README.md. */
-export function parentProcesses(settings: Pick<RunSettings, 'config' | 'port'>, cid: number, dir = proxyDir()): ParentProcess[] {
+export function parentProcesses(settings: Pick<RunSettings, 'config' | 'port'>, cid: number, dir = parentDir()): ParentProcess[] {
   return [
     { name: 'bridge', script: join(dir, 'bridge', 'main.js'), args: ['--listen', `tcp://0.0.0.0:${settings.port}`, '--target', vsockAddress(cid, VSOCK_PORTS.ingress)] },
-    { name: 'egress-relay', script: join(dir, 'egress', 'relay-main.js'), args: ['--listen', vsockAddress(PARENT_CID, VSOCK_PORTS.egress), '--config', settings.config] },
+    { name: 'egress-relay', script: join(dir, 'egress-relay', 'main.js'), args: ['--listen', vsockAddress(PARENT_CID, VSOCK_PORTS.egress), '--config', settings.config] },
     { name: 'config-push', script: join(dir, 'config-push', 'main.js'), args: ['--target', vsockAddress(cid, VSOCK_PORTS.config), '--config', settings.config] },
   ];
 }
@@ -154,9 +154,9 @@ async function run(settings: RunSettings, io: CliIo): Promise<number> {
     if (e instanceof ConfigError) throw new UsageError(`${settings.config}: ${e.message}`);
     throw e;
   }
-  const dir = proxyDir();
+  const dir = parentDir();
   for (const p of parentProcesses(settings, settings.cid, dir)) {
-    if (!existsSync(p.script)) throw new UsageError(`the ${p.name} program ${p.script} is missing (run npm run build, or set CLOISTER_PROXY_DIR).`);
+    if (!existsSync(p.script)) throw new UsageError(`the ${p.name} program ${p.script} is missing (run npm run build, or set CLOISTER_PARENT_DIR).`);
   }
 
   const nitroArgs = [

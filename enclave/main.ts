@@ -5,7 +5,7 @@ import { NsmError } from '../attestation/nsm/nsm';
 import { formatAddress } from '../transport/address';
 import { type RunningEnclave, boot } from './boot';
 import { type LoadedConfig, parseConfigText } from './config/load-config';
-import { receiveConfig } from '../proxy/config-push/receiver';
+import { receiveConfig } from './config-receiver';
 import type { Address } from '../transport/address';
 import { SupervisorError } from './errors';
 import { openNsm } from './open-nsm';

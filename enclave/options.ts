@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { DEFAULT_EGRESS_RELAY } from '../proxy/egress/egress';
+import { DEFAULT_EGRESS_RELAY } from './egress/egress';
 import { type Address, parseAddress } from '../transport/address';
 import { SupervisorError } from './errors';
 import { ANY_CID, VSOCK_PORTS, vsockAddress } from '../contract/vsock';

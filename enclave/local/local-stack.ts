@@ -10,7 +10,7 @@ import type { DevelopmentPcrs } from './measurements';
 
 /** What the local stack runs. */
 export interface LocalStackOptions {
-  /** Root of the built code (dist/), holding enclave/main.js and proxy/bridge/main.js. */
+  /** Root of the built code (dist/), holding enclave/main.js and parent/bridge/main.js. */
   codeDir: string;
   /** The runtime configuration file. */
   configPath: string;
@@ -72,7 +72,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const egressSocket = join(dirname(socket), 'egress.sock');
   const relay = startChild(
     'egress relay',
-    join(options.codeDir, 'proxy', 'egress', 'relay-main.js'),
+    join(options.codeDir, 'parent', 'egress-relay', 'main.js'),
     ['--listen', `unix://${egressSocket}`, '--config', options.configPath],
     showLogs,
     ['--require', EXIT_WITH_PARENT],
@@ -97,7 +97,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const ingress = parseAddress(readFileSync(readyFile, 'utf8').trim());
     const bridge = startChild(
       'bridge',
-      join(options.codeDir, 'proxy', 'bridge', 'main.js'),
+      join(options.codeDir, 'parent', 'bridge', 'main.js'),
       ['--listen', `tcp://127.0.0.1:${options.port}`, '--target', `unix://${socket}`],
       showLogs,
       ['--require', EXIT_WITH_PARENT],

@@ -151,11 +151,11 @@ if (process.env.STANDIN_DIE === ${JSON.stringify(name)}) setTimeout(() => { log(
 
 /**
  * Writes the stand-ins under `dir`: `dir/bin/docker` (its images in `dir/docker-state`), `dir/bin/nitro-cli` (put `dir/bin` first on
- * PATH) and `dir/proxy/{bridge/main.js, egress/relay-main.js, config-push/main.js}` (CLOISTER_PROXY_DIR).
+ * PATH) and `dir/parent/{bridge/main.js, egress-relay/main.js, config-push/main.js}` (CLOISTER_PARENT_DIR).
  */
-export function writeStandIns(dir: string): { bin: string; proxy: string; env: Record<string, string> } {
+export function writeStandIns(dir: string): { bin: string; parent: string; env: Record<string, string> } {
   const bin = join(dir, 'bin');
-  const proxy = join(dir, 'proxy');
+  const parent = join(dir, 'parent');
   const state = join(dir, 'docker-state');
   mkdirSync(bin, { recursive: true });
   mkdirSync(state, { recursive: true });
@@ -163,13 +163,13 @@ export function writeStandIns(dir: string): { bin: string; proxy: string; env: R
     writeFileSync(join(bin, name), `#!${process.execPath}\n${body}`);
     chmodSync(join(bin, name), 0o755);
   }
-  for (const [path, name] of [['bridge/main.js', 'bridge'], ['egress/relay-main.js', 'egress-relay'], ['config-push/main.js', 'config-push']] as const) {
-    mkdirSync(join(proxy, path, '..'), { recursive: true });
-    writeFileSync(join(proxy, path), PARENT(name));
+  for (const [path, name] of [['bridge/main.js', 'bridge'], ['egress-relay/main.js', 'egress-relay'], ['config-push/main.js', 'config-push']] as const) {
+    mkdirSync(join(parent, path, '..'), { recursive: true });
+    writeFileSync(join(parent, path), PARENT(name));
   }
   return {
     bin,
-    proxy,
+    parent,
     env: { STANDIN_PCRS: JSON.stringify(STANDIN_PCRS), STANDIN_ENCLAVE_ID, STANDIN_LOG: join(dir, 'standins.log'), STANDIN_STATE: state },
   };
 }

@@ -345,7 +345,7 @@ describe('cloister run (against nitro-cli and parent-process stand-ins)', () => 
   /** Runs the built `cloister` as its own process, as systemd would. */
   function start(...args: string[]): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
     const child = spawn(process.execPath, [join(build.dir, 'cli', 'index.js'), ...args], {
-      env: { ...process.env, CLOISTER_PROXY_DIR: standins.proxy },
+      env: { ...process.env, CLOISTER_PARENT_DIR: standins.parent },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let text = '';

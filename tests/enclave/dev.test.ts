@@ -269,7 +269,7 @@ describe('cloister dev', () => {
     });
 
     it('refuses a man in the middle presenting its own TLS key, which relays to the real stack: PUBLIC_KEY_MISMATCH', async () => {
-      const { generateTlsIdentity } = await import('../../proxy/ingress/tls-identity');
+      const { generateTlsIdentity } = await import('../../enclave/ingress/tls-identity');
       const { createServer: createHttpsServer, request: relay } = await import('node:https');
       const tls = await generateTlsIdentity('mitm');
       const seen: string[] = [];
@@ -300,8 +300,8 @@ describe('cloister dev', () => {
   onLinux('runs the enclave’s layout: a bridge on 127.0.0.1 and a supervisor whose ingress and app are unix sockets', () => {
     const children = childrenOf(stack.child.pid!).map((pid) => ({ pid, command: commandOf(pid), ...listeningSockets(pid) }));
     expect(children).toHaveLength(3);
-    const bridge = children.find((c) => c.command.includes('proxy/bridge/main.js'))!;
-    const relay = children.find((c) => c.command.includes('proxy/egress/relay-main.js'))!;
+    const bridge = children.find((c) => c.command.includes('parent/bridge/main.js'))!;
+    const relay = children.find((c) => c.command.includes('parent/egress-relay/main.js'))!;
     const supervisor = children.find((c) => c.command.includes('enclave/main.js'))!;
     expect(bridge.tcp).toEqual([{ host: '127.0.0.1', port }]);
     expect(bridge.unix).toEqual([]);
@@ -389,7 +389,7 @@ describe('cloister dev when part of the stack dies', () => {
     const stack = dev('--dir', dir, '--port', String(port), '--quiet');
     await stack.started;
     const children = childrenOf(stack.child.pid!);
-    const bridge = children.find((pid) => commandOf(pid).includes('proxy/bridge/main.js'))!;
+    const bridge = children.find((pid) => commandOf(pid).includes('parent/bridge/main.js'))!;
     const supervisor = children.find((pid) => commandOf(pid).includes('enclave/main.js'))!;
     process.kill(bridge, 'SIGKILL');
     expect(await stack.exited).toEqual({ code: 1, signal: null });

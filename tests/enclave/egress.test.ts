@@ -156,13 +156,13 @@ describeOnLinux('egress in local mode: the outbound app through the enclave prox
     expect(answer).toMatchObject({ status: 200 });
     expect(JSON.parse((answer as { body: string }).body)).toMatchObject({ status: 200, body: JSON.stringify({ via: 'target', path: '/x?q=1' }) });
     expect(allowed.peers).toHaveLength(1);
-    expect(allowed.peers[0]).toContain(join('proxy', 'egress', 'relay-main.js'));
+    expect(allowed.peers[0]).toContain(join('parent', 'egress-relay', 'main.js'));
   });
 
   it('reaches an allowlisted name, which the relay resolves and dials', async () => {
     const answer = await outbound(`http://LOCALHOST.:${named.port}/n`);
     expect(answer).toMatchObject({ status: 200 });
-    expect(named.peers.at(-1)).toContain(join('proxy', 'egress', 'relay-main.js'));
+    expect(named.peers.at(-1)).toContain(join('parent', 'egress-relay', 'main.js'));
   });
 
   it.each([

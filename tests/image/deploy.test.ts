@@ -30,7 +30,7 @@ describe('deploy/systemd', () => {
     const expected = parentProcesses(
       { config: '${CLOISTER_CONFIG}', port: '${CLOISTER_PORT}' as unknown as number },
       '${CLOISTER_CID}' as unknown as number,
-      '/opt/cloister/app/dist/proxy',
+      '/opt/cloister/app/dist/parent',
     );
     const units = { bridge: 'cloister-bridge.service', 'egress-relay': 'cloister-egress-relay.service', 'config-push': 'cloister-config-push.service' };
     for (const p of expected) {

@@ -3,13 +3,13 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { type Socket, connect, createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import ts from 'typescript';
-import { parseArgs } from '../../proxy/bridge/main';
+import { parseArgs } from '../../parent/bridge/main';
 import { scratchDir } from './harness';
 
 /**
- * `node dist/proxy/bridge/main.js` as the parent instance runs it. The bridge and what it imports
- * use only Node's own modules, so transpiling proxy/bridge, transport/, contract/log and
- * proxy/read-flags is a complete build of it.
+ * `node dist/parent/bridge/main.js` as the parent instance runs it. The bridge and what it imports
+ * use only Node's own modules, so transpiling parent/bridge, transport/, contract/log and
+ * parent/read-flags is a complete build of it.
  */
 const ROOT = join(__dirname, '..', '..');
 let scratch: ReturnType<typeof scratchDir>;
@@ -18,10 +18,10 @@ let main: string;
 beforeAll(() => {
   scratch = scratchDir();
   const files = [
-    ...readdirSync(join(ROOT, 'proxy', 'bridge')).map((f) => join('proxy', 'bridge', f)),
+    ...readdirSync(join(ROOT, 'parent', 'bridge')).map((f) => join('parent', 'bridge', f)),
     ...readdirSync(join(ROOT, 'transport')).map((f) => join('transport', f)),
     join('contract', 'log.ts'),
-    join('proxy', 'read-flags.ts'),
+    join('parent', 'read-flags.ts'),
     join('contract', 'find-addon.ts'),
   ].filter((f) => f.endsWith('.ts'));
   for (const file of files) {
@@ -32,7 +32,7 @@ beforeAll(() => {
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, outputText);
   }
-  main = join(scratch.dir, 'proxy', 'bridge', 'main.js');
+  main = join(scratch.dir, 'parent', 'bridge', 'main.js');
 });
 afterAll(() => scratch.remove());
 
@@ -78,12 +78,12 @@ describe('bridge arguments', () => {
   });
 });
 
-describe('node dist/proxy/bridge/main.js', () => {
+describe('node dist/parent/bridge/main.js', () => {
   it('exits 2 with a message and the usage on bad arguments', async () => {
     const { code, stderr } = await run(['--listen', 'nonsense', '--target', 'unix:///x']).output;
     expect(code).toBe(2);
     expect(stderr).toMatch(/cloister bridge: .*not an address/);
-    expect(stderr).toMatch(/usage: node dist\/proxy\/bridge\/main.js --listen ADDRESS --target ADDRESS/);
+    expect(stderr).toMatch(/usage: node dist\/parent\/bridge\/main.js --listen ADDRESS --target ADDRESS/);
   });
 
   it('exits 2 when it cannot listen', async () => {

@@ -5,7 +5,7 @@ import { type Server, type Socket, connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { rootFromPem, verifyAttestation } from '../../attestation';
 import type { LogEntry } from '../../contract/log';
-import { type Bridge, startBridge } from '../../proxy/bridge';
+import { type Bridge, startBridge } from '../../parent/bridge';
 import { vsockSupport } from '../../transport/vsock';
 import { type Stack, request, startStack, waitFor } from './harness';
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { EgressAllowlist, canonicalHost } from '../../contract/allowlist';
-import { parseAuthority } from '../../proxy/egress/parse-authority';
+import { parseAuthority } from '../../enclave/egress/parse-authority';
 
 const LISTED = [
   { host: 'api.example.com', port: 443 },

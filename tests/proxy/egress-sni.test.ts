@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TLSSocket, type Server as TlsServer, connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
 import fc from 'fast-check';
-import { MalformedClientHello, firstRecordLength, parseClientHelloSni } from '../../proxy/egress/client-hello';
-import { type ForwardProxy, startForwardProxy } from '../../proxy/egress/forward-proxy';
-import { type Relay, startRelay } from '../../proxy/egress/relay';
-import { generateP256Key, selfSign } from '../../proxy/ingress/self-signed';
+import { MalformedClientHello, firstRecordLength, parseClientHelloSni } from '../../enclave/egress/client-hello';
+import { type ForwardProxy, startForwardProxy } from '../../enclave/egress/forward-proxy';
+import { type Relay, startRelay } from '../../parent/egress-relay/relay';
+import { generateP256Key, selfSign } from '../../enclave/ingress/self-signed';
 import type { LogEntry } from '../../contract/log';
 import type { Address } from '../../transport/address';
 

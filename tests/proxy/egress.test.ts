@@ -4,8 +4,8 @@ import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProxyAgent, fetch } from 'undici';
-import { type ForwardProxy, startForwardProxy } from '../../proxy/egress/forward-proxy';
-import { type Relay, startRelay } from '../../proxy/egress/relay';
+import { type ForwardProxy, startForwardProxy } from '../../enclave/egress/forward-proxy';
+import { type Relay, startRelay } from '../../parent/egress-relay/relay';
 import type { LogEntry } from '../../contract/log';
 import type { Address } from '../../transport/address';
 

@@ -10,8 +10,8 @@ import { configDigest } from '../../attestation/config-digest';
 import { DevNsm } from '../../attestation/dev';
 import { x509 } from '../../attestation/x509';
 import type { LogEntry } from '../../contract/log';
-import { type Ingress, type IngressOptions, startIngress } from '../../proxy/ingress';
-import { type TlsIdentity, generateTlsIdentity } from '../../proxy/ingress/tls-identity';
+import { type Ingress, type IngressOptions, startIngress } from '../../enclave/ingress';
+import { type TlsIdentity, generateTlsIdentity } from '../../enclave/ingress/tls-identity';
 import type { Address } from '../../transport/address';
 import { fixtureConfig } from '../helpers/fixtures';
 

@@ -2,9 +2,9 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { join } from 'node:path';
 import { rootFromPem, verifyAttestation } from '../../attestation';
 import { DevNsm } from '../../attestation/dev';
-import { issueEnclaveClientCertificate } from '../../proxy/ingress';
-import { readEnclaveAttestation } from '../../proxy/ingress/enclave-client-certificate';
-import { generateP256Key, selfSign } from '../../proxy/ingress/self-signed';
+import { issueEnclaveClientCertificate } from '../../enclave/ingress';
+import { readEnclaveAttestation } from '../../enclave/ingress/enclave-client-certificate';
+import { generateP256Key, selfSign } from '../../enclave/ingress/self-signed';
 import { PCRS, type Stack, identityHeaders, injected, pcr, request, scratchDir, startStack } from './harness';
 
 /** The measurements of the calling enclaves; the ingress's own are PCRS. */

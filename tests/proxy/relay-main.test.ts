@@ -1,4 +1,4 @@
-import { parseRelayArgs } from '../../proxy/egress/relay-main';
+import { parseRelayArgs } from '../../parent/egress-relay/main';
 
 describe('egress relay arguments', () => {
   it('reads --listen and --config, in either form', () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { type Socket, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Bridge, startBridge } from '../../proxy/bridge';
+import { type Bridge, startBridge } from '../../parent/bridge';
 import type { LogEntry } from '../../contract/log';
 
 /*

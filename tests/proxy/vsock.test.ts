@@ -1,5 +1,5 @@
 import { type Socket, connect, createServer } from 'node:net';
-import { type Bridge, startBridge } from '../../proxy/bridge';
+import { type Bridge, startBridge } from '../../parent/bridge';
 import type { LogEntry } from '../../contract/log';
 import { openConnection } from '../../transport/connect';
 import { listenOn } from '../../transport/listen';

@@ -1,5 +1,5 @@
 /**
- * `node dist/proxy/egress/relay-main.js --listen ADDRESS --config FILE [--max-connections N]
+ * `node dist/parent/egress-relay/main.js --listen ADDRESS --config FILE [--max-connections N]
  * [--idle-timeout-ms MS]`: the egress relay as a process of its own on the parent instance
  * (listening on vsock port 5001), checking every tunnel against the `outbound` list of the same
  * runtime configuration the enclave measured. Stopped by SIGTERM or SIGINT. Usage and
@@ -15,7 +15,7 @@ import { EgressAllowlist, type EgressTarget } from '../../contract/allowlist';
 import { startRelay } from './relay';
 
 const USAGE =
-  'usage: node dist/proxy/egress/relay-main.js --listen ADDRESS --config FILE [--max-connections N] [--idle-timeout-ms MS]\n' +
+  'usage: node dist/parent/egress-relay/main.js --listen ADDRESS --config FILE [--max-connections N] [--idle-timeout-ms MS]\n' +
   '  e.g. --listen vsock://4294967295:5001 --config /etc/cloister/cloister.config.json\n' +
   '  addresses: tcp://HOST:PORT, unix:///path, vsock://CID:PORT (where supported)\n' +
   '  --max-connections: tunnels at once (default 256); --idle-timeout-ms: close a tunnel idle this long (default 300000)\n';

@@ -1,5 +1,5 @@
 /**
- * `node dist/proxy/config-push/main.js --target ADDRESS --config FILE`: the parent's config push
+ * `node dist/parent/config-push/main.js --target ADDRESS --config FILE`: the parent's config push
  * (to the enclave's vsock port 5002), as a process of its own; it pushes at boot and again every
  * time the enclave restarts, until SIGTERM.
  */
@@ -10,7 +10,7 @@ import { type Address, parseAddress } from '../../transport/address';
 import { startConfigPush } from './index';
 
 const USAGE =
-  'usage: node dist/proxy/config-push/main.js --target ADDRESS --config FILE\n' +
+  'usage: node dist/parent/config-push/main.js --target ADDRESS --config FILE\n' +
   '  e.g. --target vsock://16:5002 --config cloister.config.json\n';
 
 /** The config push's flags from argv (`--name VALUE` or `--name=VALUE`); throws a usage message otherwise. */

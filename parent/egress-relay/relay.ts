@@ -3,8 +3,8 @@ import { type Logger, jsonLinesLogger } from '../../contract/log';
 import type { Address } from '../../transport/address';
 import { listenOn } from '../../transport/listen';
 import { EgressAllowlist, type EgressTarget, describeTarget } from '../../contract/allowlist';
-import { splice } from './pipe';
-import { type RelayReply, decodeTunnelRequest, encodeReply, readLine } from './protocol';
+import { splice } from '../../transport/pipe';
+import { type RelayReply, decodeTunnelRequest, encodeReply, readLine } from '../../contract/egress-protocol';
 
 export interface RelayOptions {
   /** Where the proxy in the enclave connects (on the parent instance: vsock port 5001). */

@@ -8,8 +8,8 @@ import { listenOn } from '../../transport/listen';
 import { EgressAllowlist, type EgressTarget, canonicalHost, describeTarget } from '../../contract/allowlist';
 import { parseAuthority } from './parse-authority';
 import { MAX_TLS_RECORD_BODY, MalformedClientHello, TLS_HANDSHAKE_RECORD, firstRecordLength, parseClientHelloSni } from './client-hello';
-import { splice } from './pipe';
-import { type RelayReply, decodeReply, encodeTunnelRequest, readLine } from './protocol';
+import { splice } from '../../transport/pipe';
+import { type RelayReply, decodeReply, encodeTunnelRequest, readLine } from '../../contract/egress-protocol';
 import { HOP_BY_HOP_HEADERS } from '../../contract/hop-by-hop';
 
 export interface ForwardProxyOptions {

@@ -1,8 +1,8 @@
 import { type Socket, createServer } from 'node:net';
-import { type Logger, jsonLinesLogger } from '../../contract/log';
-import { type Address, formatAddress } from '../../transport/address';
-import { listenOn } from '../../transport/listen';
-import { type PushAnswer, asPushMessage, encodeFrame, readFrame } from './protocol';
+import { type Logger, jsonLinesLogger } from '../contract/log';
+import { type Address, formatAddress } from '../transport/address';
+import { listenOn } from '../transport/listen';
+import { type PushAnswer, asPushMessage, encodeFrame, readFrame } from '../contract/config-push-protocol';
 
 export interface ReceiveConfigOptions<T> {
   /** Where to wait for the push (inside an enclave: vsock://4294967295:5002). */

@@ -13,7 +13,7 @@
  * at most {@link MAX_LINE_BYTES}; they carry host and port only, never a path or data.
  */
 import type { Socket } from 'node:net';
-import type { EgressTarget } from '../../contract/allowlist';
+import type { EgressTarget } from './allowlist';
 
 export const PROTOCOL_VERSION = 1;
 export const MAX_LINE_BYTES = 1024;

@@ -1,5 +1,5 @@
 /**
- * `node dist/proxy/bridge/main.js --listen ADDRESS --target ADDRESS [--max-connections N]
+ * `node dist/parent/bridge/main.js --listen ADDRESS --target ADDRESS [--max-connections N]
  * [--idle-timeout-ms MS]`: the bridge as a process of its own (on the parent instance, tcp://…:443
  * to the enclave's vsock ingress), stopped by SIGTERM.
  */
@@ -9,7 +9,7 @@ import { type Address, formatAddress, parseAddress } from '../../transport/addre
 import { startBridge } from './index';
 
 const USAGE =
-  'usage: node dist/proxy/bridge/main.js --listen ADDRESS --target ADDRESS [--max-connections N] [--idle-timeout-ms MS]\n' +
+  'usage: node dist/parent/bridge/main.js --listen ADDRESS --target ADDRESS [--max-connections N] [--idle-timeout-ms MS]\n' +
   '  e.g. --listen tcp://127.0.0.1:8443 --target unix:///run/cloister/ingress.sock\n' +
   '  addresses: tcp://HOST:PORT, unix:///path, vsock://CID:PORT\n' +
   '  --max-connections: relayed connections at once (default 1024); --idle-timeout-ms: close a connection idle this long (default 600000)\n';

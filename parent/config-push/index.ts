@@ -3,10 +3,10 @@ import { extname } from 'node:path';
 import { type Logger, jsonLinesLogger } from '../../contract/log';
 import { type Address, formatAddress } from '../../transport/address';
 import { openConnection } from '../../transport/connect';
-import { MAX_CONFIG_BYTES, type PushAnswer, encodeFrame, readFrame } from './protocol';
+import { MAX_CONFIG_BYTES, type PushAnswer, encodeFrame, readFrame } from '../../contract/config-push-protocol';
 
-export { receiveConfig, type ReceiveConfigOptions } from './receiver';
-export { type PushAnswer, type PushMessage, MAX_CONFIG_BYTES } from './protocol';
+export { receiveConfig, type ReceiveConfigOptions } from '../../enclave/config-receiver';
+export { type PushAnswer, type PushMessage, MAX_CONFIG_BYTES } from '../../contract/config-push-protocol';
 
 /**
  * One push: connects to `target`, sends the configuration, and resolves with the enclave's answer.
