@@ -1,4 +1,4 @@
-import type { RuntimeConfig } from './config';
+import type { RuntimeConfig } from '../contract/config';
 import type { Logger } from './log';
 
 /** What every example app is built from: the validated configuration and the shared services. */

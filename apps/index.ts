@@ -1,5 +1,5 @@
 import express, { type Express } from 'express';
-import { parseConfig } from './config';
+import { parseConfig } from '../contract/config';
 import type { AppContext } from './context';
 import { helloApp } from './hello';
 import { ApiRouter } from './http/api-router';
@@ -12,7 +12,7 @@ import { identity } from './identity';
 import { type Logger, jsonLinesLogger, requestLog } from './log';
 import { openApiDocument } from './openapi';
 
-export { ConfigError, parseConfig, type RuntimeConfig } from './config';
+export { ConfigError, parseConfig, type RuntimeConfig } from '../contract/config';
 export { type Identity, callerOf, identity, requireIdentity, requireRole } from './identity';
 export { HttpError } from './http/errors';
 export type { Logger, LogEntry } from './log';

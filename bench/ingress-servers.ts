@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp } from '../apps';
 import { DevNsm } from '../attestation/dev';
-import { configDigest } from '../attestation/config-digest';
+import { configDigest } from '../contract/config-digest';
 import { startBridge } from '../parent/bridge';
 import { startIngress } from '../enclave/ingress';
 import { generateTlsIdentity } from '../enclave/ingress/tls-identity';

@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { ConfigError } from '../apps/config';
-import { loadConfigFile } from '../enclave/config/load-config';
+import { ConfigError } from '../contract/config';
+import { loadConfigFile } from '../contract/load-config';
 import { DEFAULT_BLOBS_DIR } from '../image/blobs';
 import { type EnclaveBuild, buildEnclave } from '../image/build-enclave';
 import { LOCAL_IMAGE_ID } from '../image/docker';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { ConfigError } from '../apps/config';
-import { pcr16For } from '../attestation/config-digest';
-import { loadConfigFile } from '../enclave/config/load-config';
+import { ConfigError } from '../contract/config';
+import { pcr16For } from '../contract/config-digest';
+import { loadConfigFile } from '../contract/load-config';
 import type { CliIo } from './main';
 import { UsageError } from './usage-error';
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { AttestationError, type TrustedRoot, awsNitroRoot, rootFromPem } from '../attestation';
-import { configDigest } from '../attestation/config-digest';
+import { configDigest } from '../contract/config-digest';
 import { normalizePcrs } from '../attestation/policy';
 
 /** What a client trusts: the verified form of a client policy file (DESIGN.md, "Client policy"). */

@@ -1,6 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { extname, join } from 'node:path';
-import type { Logger } from '../apps/log';
+import type { Logger } from '../contract/log';
 import { type Address, formatAddress } from '../transport/address';
 import { type FromAppChild, type ToAppChild, isFromAppChild } from './app-protocol';
 import { Backoff } from './backoff';

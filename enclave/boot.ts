@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import canonicalize from 'canonicalize';
-import type { Logger } from '../apps/log';
+import type { Logger } from '../contract/log';
 import type { Nsm } from '../attestation/nsm/nsm';
 import { type Egress, startEgress } from './egress/egress';
 import { startIngress } from './ingress';
@@ -8,7 +8,7 @@ import { generateTlsIdentity } from './ingress/tls-identity';
 import type { Address } from '../transport/address';
 import { prepareAppEndpoint } from './app-address';
 import { AppProcess } from './app-process';
-import { type LoadedConfig, loadConfigFile } from './config/load-config';
+import { type LoadedConfig, loadConfigFile } from '../contract/load-config';
 import { measureConfig } from './measure-config';
 import { releaseSecrets } from './secrets';
 

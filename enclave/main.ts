@@ -1,10 +1,10 @@
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
-import { ConfigError } from '../apps/config';
-import { jsonLinesLogger } from '../apps/log';
+import { ConfigError } from '../contract/config';
+import { jsonLinesLogger } from '../contract/log';
 import { NsmError } from '../attestation/nsm/nsm';
 import { formatAddress } from '../transport/address';
 import { type RunningEnclave, boot } from './boot';
-import { type LoadedConfig, parseConfigText } from './config/load-config';
+import { type LoadedConfig, parseConfigText } from '../contract/load-config';
 import { receiveConfig } from './config-receiver';
 import type { Address } from '../transport/address';
 import { SupervisorError } from './errors';

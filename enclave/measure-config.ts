@@ -1,4 +1,4 @@
-import { pcr16For } from '../attestation/config-digest';
+import { pcr16For } from '../contract/config-digest';
 import type { Nsm } from '../attestation/nsm/nsm';
 import { SupervisorError } from './errors';
 

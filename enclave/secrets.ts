@@ -1,6 +1,6 @@
 import { KMSClient } from '@aws-sdk/client-kms';
-import type { RuntimeConfig } from '../apps/config';
-import type { Logger } from '../apps/log';
+import type { RuntimeConfig } from '../contract/config';
+import type { Logger } from '../contract/log';
 import { CodedError } from '../contract/coded-error';
 import { KmsError, decryptForEnclave } from '../attestation/kms';
 import type { Nsm } from '../attestation/nsm/nsm';

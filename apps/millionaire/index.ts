@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Request } from 'express';
-import { eligibleParticipants } from '../config';
+import { eligibleParticipants } from '../../contract/config';
 import type { AppContext } from '../context';
 import { ApiRouter, errorResponse } from '../http/api-router';
 import { callerOf } from '../identity';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { eligibleParticipants } from '../config';
+import { eligibleParticipants } from '../../contract/config';
 import type { AppContext } from '../context';
 import { ApiRouter, errorResponse } from '../http/api-router';
 import { callerOf } from '../identity';

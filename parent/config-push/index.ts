@@ -5,7 +5,6 @@ import { type Address, formatAddress } from '../../transport/address';
 import { openConnection } from '../../transport/connect';
 import { MAX_CONFIG_BYTES, type PushAnswer, encodeFrame, readFrame } from '../../contract/config-push-protocol';
 
-export { receiveConfig, type ReceiveConfigOptions } from '../../enclave/config-receiver';
 export { type PushAnswer, type PushMessage, MAX_CONFIG_BYTES } from '../../contract/config-push-protocol';
 
 /**

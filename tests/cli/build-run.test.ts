@@ -3,7 +3,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { loadPolicy } from '../../client';
-import { loadConfigFile } from '../../enclave/config/load-config';
+import { loadConfigFile } from '../../contract/load-config';
 import { readEif } from '../../image/read-eif';
 import { BLOBS } from '../image/eif-support';
 import { type TestBuild, buildForTests } from '../enclave/support/build';

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { configDigest, pcr16For } from '../../attestation/config-digest';
+import { configDigest, pcr16For } from '../../contract/config-digest';
 import { stringify } from 'yaml';
 import { cloister } from './run';
 

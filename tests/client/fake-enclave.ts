@@ -3,7 +3,7 @@ import { type IncomingMessage, type ServerResponse } from 'node:http';
 import { type Server, createServer, request } from 'node:https';
 import { type AddressInfo, type Socket, connect, createServer as createTcpServer } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { configDigest, pcr16For } from '../../attestation/config-digest';
+import { configDigest, pcr16For } from '../../contract/config-digest';
 import { DevNsm } from '../../attestation/dev';
 import { parsePolicy, type ClientPolicy } from '../../client';
 import { encodeIngressBinding } from '../../attestation/ingress-binding';

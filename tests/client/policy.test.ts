@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AWS_NITRO_ROOT_G1_SHA256, AttestationError } from '../../attestation';
-import { configDigest } from '../../attestation/config-digest';
+import { configDigest } from '../../contract/config-digest';
 import { DevPki } from '../../attestation/dev';
 import { loadPolicy, parsePolicy } from '../../client';
 

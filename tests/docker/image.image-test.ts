@@ -4,7 +4,7 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { configDigest } from '../../attestation/config-digest';
+import { configDigest } from '../../contract/config-digest';
 import { AttestedAgent } from '../../client/agent';
 import { attest } from '../../client/attest';
 import { generateIdentity, loadIdentity } from '../../client/identity';

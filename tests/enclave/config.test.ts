@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { ConfigError } from '../../apps/config';
-import { configDigest, pcr16For } from '../../attestation/config-digest';
-import { loadConfigFile, parseConfigText } from '../../enclave/config/load-config';
+import { ConfigError } from '../../contract/config';
+import { configDigest, pcr16For } from '../../contract/config-digest';
+import { loadConfigFile, parseConfigText } from '../../contract/load-config';
 import { userKey } from '../helpers/fixtures';
 
 const config = {

@@ -4,14 +4,14 @@ import { request } from 'node:https';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { pcr16For } from '../../attestation/config-digest';
+import { pcr16For } from '../../contract/config-digest';
 import { AttestedAgent } from '../../client/agent';
 import { attest, checkAttestation } from '../../client/attest';
 import { fetchAttestation } from '../../client/fetch-attestation';
 import { loadIdentity } from '../../client/identity';
 import { loadPolicy } from '../../client/policy';
 import { runCli } from '../../cli/main';
-import { loadConfigFile } from '../../enclave/config/load-config';
+import { loadConfigFile } from '../../contract/load-config';
 import { developmentPcrs } from '../../enclave/local/measurements';
 import { type TestBuild, buildForTests } from './support/build';
 import { listeningSockets } from './support/listening';
@@ -64,7 +64,7 @@ function dev(...args: string[]): DevProcess {
 
 /** Runs the demo from the test build; resolves with how it ended. */
 function demo(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> & { pid: number | undefined } {
-  const child = spawn(process.execPath, [join(build.dir, 'examples', 'demo.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(build.dir, 'dev', 'demo.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (t: string) => (stdout += t));

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pcr16For } from '../../attestation/config-digest';
+import { pcr16For } from '../../contract/config-digest';
 import { DevNsm, DevPki } from '../../attestation/dev';
 import { SupervisorError } from '../../enclave/errors';
 import { CONFIG_PCR, measureConfig } from '../../enclave/measure-config';

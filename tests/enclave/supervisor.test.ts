@@ -7,7 +7,7 @@ import { networkInterfaces, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readAttestation, rootFromPem, verifyAttestation } from '../../attestation';
-import { configDigest, pcr16For } from '../../attestation/config-digest';
+import { configDigest, pcr16For } from '../../contract/config-digest';
 import { decodeIngressBinding } from '../../attestation/ingress-binding';
 import { type ClientIdentity, generateIdentity, loadIdentity } from '../../client/identity';
 import { parseAddress } from '../../transport/address';

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfigFile } from '../../enclave/config/load-config';
+import { loadConfigFile } from '../../contract/load-config';
 import { parseAddress } from '../../transport/address';
 import { type TestBuild, buildForTests } from '../enclave/support/build';
 import { type SupervisorProcess, startSupervisor } from '../enclave/support/supervisor';

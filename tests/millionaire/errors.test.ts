@@ -1,5 +1,5 @@
 import express from 'express';
-import { parseConfig } from '../../apps/config';
+import { parseConfig } from '../../contract/config';
 import { errorHandler } from '../../apps/http/error-handler';
 import { millionaireApp } from '../../apps/millionaire';
 import { capturingLogger, fixtureApp, fixtureConfig } from '../helpers/fixtures';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { createApp } from '../../apps';
-import { configDigest } from '../../attestation/config-digest';
+import { configDigest } from '../../contract/config-digest';
 import { DevNsm } from '../../attestation/dev';
 import { x509 } from '../../attestation/x509';
 import type { LogEntry } from '../../contract/log';

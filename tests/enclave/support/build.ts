@@ -3,7 +3,7 @@ import { dirname, join, relative } from 'node:path';
 import ts from 'typescript';
 
 const ROOT = join(__dirname, '..', '..', '..');
-const SOURCES = ['apps', 'attestation', 'contract', 'transport', 'image', 'parent', 'enclave', 'client', 'cli', 'examples'];
+const SOURCES = ['apps', 'attestation', 'contract', 'transport', 'image', 'parent', 'enclave', 'client', 'cli', 'dev', 'examples'];
 
 /** A JavaScript build of the project for tests that run its processes. */
 export interface TestBuild {

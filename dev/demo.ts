@@ -12,7 +12,7 @@ import { JsonClient } from './json-client';
  * the port), attests the enclave once to show what is verified, then, each party with its own
  * key, plays a millionaires' round and a private set intersection, and prints the outcome.
  *
- *   node dist/examples/demo.js [--port 8443] [--dir .cloister/dev]
+ *   node dist/dev/demo.js [--port 8443] [--dir .cloister/dev]
  */
 
 /** Each party's wealth: sent to the enclave only, never printed, never seen by the others. */

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError, type RuntimeConfig, parseConfig } from '../../apps/config';
-import { configDigest } from '../../attestation/config-digest';
+import { ConfigError, type RuntimeConfig, parseConfig } from './config';
+import { configDigest } from './config-digest';
 
 /** Largest configuration file accepted. */
 const MAX_CONFIG_BYTES = 1 << 20;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { IDENTITY_PATTERN, MAX_IDENTITY_CHARS } from './identity';
-import { canonicalHost } from '../contract/allowlist';
+import { canonicalHost } from './allowlist';
 
 const identityValue = (what: string) =>
   z
