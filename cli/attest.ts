@@ -12,7 +12,7 @@ import {
 } from '../client';
 import { refusalOf } from './client-errors';
 import { DEV_OPTION, loadClientPolicy } from './client-policy';
-import type { CliIo } from './main';
+import type { CliIo } from './io';
 
 interface AttestFlags {
   policy: string;

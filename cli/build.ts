@@ -10,7 +10,7 @@ import { ImageError } from '../image/errors';
 import { nitroCliBuild } from '../image/nitro-cli';
 import type { Pcrs } from '../image/pcrs';
 import { ToolError } from '../image/run-tool';
-import type { CliIo } from './main';
+import type { CliIo } from './io';
 import { toolVersion } from './tool-version';
 import { UsageError } from './usage-error';
 import { writeFileAtomic } from './write-atomic';

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { AttestedAgent, type AttestedServer, ClientError, type ClientIdentity, httpsOrigin, loadIdentity, spkiDigest } from '../client';
 import { refusalOf } from './client-errors';
 import { DEV_OPTION, loadClientPolicy } from './client-policy';
-import type { CliIo } from './main';
+import type { CliIo } from './io';
 import { UsageError } from './usage-error';
 
 interface CallFlags {

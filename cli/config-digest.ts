@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { ConfigError } from '../contract/config';
 import { pcr16For } from '../contract/config-digest';
 import { loadConfigFile } from '../contract/load-config';
-import type { CliIo } from './main';
+import type { CliIo } from './io';
 import { UsageError } from './usage-error';
 
 /** `cloister config digest <file>`: what PCR16 and every attestation will carry for a configuration. */

@@ -12,7 +12,7 @@ import { LocalStackError } from '../enclave/local/errors';
 import { type LocalStack, startLocalStack } from '../enclave/local/local-stack';
 import { formatAddress } from '../transport/address';
 import { type DevelopmentPcrs, developmentPcrs } from '../enclave/local/measurements';
-import type { CliIo } from './main';
+import type { CliIo } from './io';
 import { UsageError } from './usage-error';
 
 /** The users of the sample configuration, each with a key generated on first run. */

@@ -7,15 +7,11 @@ import { registerDev } from './dev';
 import { registerKeygen } from './keygen';
 import { registerPcrs } from './pcrs';
 import { registerRun } from './run';
+import type { CliIo } from './io';
 import { UsageError } from './usage-error';
 import { registerVerify } from './verify';
 import { registerVerifyBuild } from './verify-build';
 
-/** Where a command writes; tests pass their own. */
-export interface CliIo {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-}
 
 /**
  * Runs `cloister` with `argv` (without the node and script names) and resolves to the exit status:

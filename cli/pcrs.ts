@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { SectionType } from '../image/eif-format';
 import { ImageError } from '../image/errors';
 import { readEif } from '../image/read-eif';
-import type { CliIo } from './main';
+import type { CliIo } from './io';
 import { UsageError } from './usage-error';
 
 /** `cloister pcrs <eif>`: the PCRs of any EIF, after checking its section table and CRC. */

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { ConfigError } from '../contract/config';
 import { loadConfigFile } from '../contract/load-config';
 import { ToolError, parseToolJson, runTool } from '../image/run-tool';
-import type { CliIo } from './main';
+import type { CliIo } from './io';
 import { UsageError } from './usage-error';
 import { PARENT_CID, VSOCK_PORTS, vsockAddress } from '../contract/vsock';
 

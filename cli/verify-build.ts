@@ -9,7 +9,7 @@ import type { Pcrs } from '../image/pcrs';
 import { type BuildFlags, buildFailure, buildOptions, enclaveBuild } from './build';
 import { refusalOf } from './client-errors';
 import { DEV_OPTION, loadClientPolicy } from './client-policy';
-import type { CliIo } from './main';
+import type { CliIo } from './io';
 import { readDocument } from './read-document';
 import { UsageError } from './usage-error';
 import { loadRoot } from './verify';

@@ -12,7 +12,7 @@ import {
   verifyAttestation,
 } from '../attestation';
 import { normalizePcrs } from '../attestation/policy';
-import type { CliIo } from './main';
+import type { CliIo } from './io';
 import { readDocument } from './read-document';
 import { UsageError } from './usage-error';
 
