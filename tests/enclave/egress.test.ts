@@ -30,8 +30,22 @@ async function target(): Promise<Target> {
   return t;
 }
 
-/** The command line of the process holding the TCP socket bound to 127.0.0.1:`port` (the client side of a connection). */
+/**
+ * The command line of the process holding the TCP socket bound to 127.0.0.1:`port` (the client
+ * side of a connection). Looked for a few times over 200 ms: on a busy machine the kernel's tables
+ * can lag the `connection` event that asks.
+ */
 function ownerOf(port: number): string {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const owner = ownerNow(port);
+    if (owner !== 'unknown') return owner;
+    Atomics.wait(pause, 0, 0, 10);
+  }
+  return 'unknown';
+}
+
+function ownerNow(port: number): string {
   const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
   const line = readFileSync('/proc/net/tcp', 'utf8')
     .split('\n')
