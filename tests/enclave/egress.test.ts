@@ -24,33 +24,21 @@ interface Target {
 async function target(): Promise<Target> {
   const t = { peers: [] } as unknown as Target;
   t.server = createServer((req, res) => res.end(JSON.stringify({ via: 'target', path: req.url })));
-  t.server.on('connection', (socket: Socket) => t.peers.push(ownerOf(socket.remotePort!)));
+  t.server.on('connection', (socket: Socket) => t.peers.push(ownerOf(socket.remotePort!, socket.localPort!)));
   await new Promise<void>((resolve) => t.server.listen(0, '127.0.0.1', resolve));
   t.port = (t.server.address() as AddressInfo).port;
   return t;
 }
 
-/**
- * The command line of the process holding the TCP socket bound to 127.0.0.1:`port` (the client
- * side of a connection). Looked for a few times over 200 ms: on a busy machine the kernel's tables
- * can lag the `connection` event that asks.
- */
-function ownerOf(port: number): string {
-  const pause = new Int32Array(new SharedArrayBuffer(4));
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const owner = ownerNow(port);
-    if (owner !== 'unknown') return owner;
-    Atomics.wait(pause, 0, 0, 10);
-  }
-  return 'unknown';
-}
-
-function ownerNow(port: number): string {
-  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
-  const line = readFileSync('/proc/net/tcp', 'utf8')
+/** The command line of the process holding the client side of the connection 127.0.0.1:`port` → 127.0.0.1:`serverPort`. */
+function ownerOf(port: number, serverPort: number): string {
+  const hex = (p: number) => `0100007F:${p.toString(16).toUpperCase().padStart(4, '0')}`;
+  // The same local port can also stand on sockets of earlier connections elsewhere (TIME_WAIT, with
+  // inode 0): only the established one to this server belongs to the process asked for.
+  const inode = readFileSync('/proc/net/tcp', 'utf8')
     .split('\n')
-    .find((l) => l.trim().split(/\s+/)[1] === `0100007F:${hexPort}`);
-  const inode = line?.trim().split(/\s+/)[9];
+    .map((l) => l.trim().split(/\s+/))
+    .find((fields) => fields[1] === hex(port) && fields[2] === hex(serverPort) && fields[3] === '01' && fields[9] !== '0')?.[9];
   if (!inode) return 'unknown';
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     let fds: string[];
