@@ -1,11 +1,11 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { join } from 'node:path';
-import { rootFromPem, verifyAttestation } from '../../attestation';
-import { DevNsm } from '../../attestation/dev';
-import { issueEnclaveClientCertificate } from '../../enclave/ingress';
-import { readEnclaveAttestation } from '../../enclave/ingress/enclave-client-certificate';
-import { generateP256Key, selfSign } from '../../enclave/ingress/self-signed';
-import { PCRS, type Stack, identityHeaders, injected, pcr, request, scratchDir, startStack } from './harness';
+import { rootFromPem, verifyAttestation } from '../../../attestation';
+import { DevNsm } from '../../../attestation/dev';
+import { issueEnclaveClientCertificate } from '../../../enclave/ingress';
+import { readEnclaveAttestation } from '../../../enclave/ingress/enclave-client-certificate';
+import { generateP256Key, selfSign } from '../../../enclave/ingress/self-signed';
+import { PCRS, type Stack, identityHeaders, injected, pcr, request, scratchDir, startStack } from '../../helpers/network-harness';
 
 /** The measurements of the calling enclaves; the ingress's own are PCRS. */
 const SCORER_PCRS = { 0: pcr(0xb0), 1: pcr(0xb1), 2: pcr(0xb2) };

@@ -4,7 +4,7 @@ import { request as httpsRequest } from 'node:https';
 import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
-import { type Stack, parseResponses, patternChunk, rawExchange, request, startStack, waitFor } from './harness';
+import { type Stack, parseResponses, patternChunk, rawExchange, request, startStack, waitFor } from '../../helpers/network-harness';
 
 let stack: Stack;
 beforeAll(async () => {

@@ -7,7 +7,7 @@ import { rootFromPem, verifyAttestation } from '../../attestation';
 import type { LogEntry } from '../../contract/log';
 import { type Bridge, startBridge } from '../../parent/bridge';
 import { vsockSupport } from '../../transport/vsock';
-import { type Stack, request, startStack, waitFor } from './harness';
+import { type Stack, request, startStack, waitFor } from '../helpers/network-harness';
 
 let stack: Stack;
 const logs: LogEntry[] = [];
@@ -176,8 +176,8 @@ describe('bridge', () => {
     const bridge = await startBridge({ listen: { kind: 'unix', path }, target: { kind: 'unix', path: sink.path }, log });
     await expect(startBridge({ listen: { kind: 'unix', path }, target: { kind: 'unix', path: sink.path }, log })).rejects.toThrow(/EADDRINUSE/);
     await bridge.close();
-    await expect(startBridge({ listen: { kind: 'unix', path: join(__dirname, 'harness.ts') }, target: { kind: 'unix', path: sink.path }, log })).rejects.toThrow(/EADDRINUSE/);
-    expect(existsSync(join(__dirname, 'harness.ts'))).toBe(true);
+    await expect(startBridge({ listen: { kind: 'unix', path: __filename }, target: { kind: 'unix', path: sink.path }, log })).rejects.toThrow(/EADDRINUSE/);
+    expect(existsSync(__filename)).toBe(true);
     await sink.close();
   });
 

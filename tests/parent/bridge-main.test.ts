@@ -4,7 +4,7 @@ import { type Socket, connect, createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import ts from 'typescript';
 import { parseArgs } from '../../parent/bridge/main';
-import { scratchDir } from './harness';
+import { scratchDir } from '../helpers/network-harness';
 
 /**
  * `node dist/parent/bridge/main.js` as the parent instance runs it. The bridge and what it imports

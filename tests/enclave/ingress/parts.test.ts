@@ -1,10 +1,10 @@
 import { X509Certificate, createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import fc from 'fast-check';
-import { der, derOid, derTime, derUnsigned, readChildren, readTlv } from '../../enclave/ingress/der';
-import { isReservedHeader, requestHeadersForApp, responseHeadersForClient } from '../../enclave/ingress/headers';
-import { jwkThumbprint } from '../../enclave/ingress/jwk-thumbprint';
-import { RateLimit } from '../../enclave/ingress/rate-limit';
-import { generateTlsIdentity } from '../../enclave/ingress/tls-identity';
+import { der, derOid, derTime, derUnsigned, readChildren, readTlv } from '../../../enclave/ingress/der';
+import { isReservedHeader, requestHeadersForApp, responseHeadersForClient } from '../../../enclave/ingress/headers';
+import { jwkThumbprint } from '../../../enclave/ingress/jwk-thumbprint';
+import { RateLimit } from '../../../enclave/ingress/rate-limit';
+import { generateTlsIdentity } from '../../../enclave/ingress/tls-identity';
 
 describe('generateTlsIdentity', () => {
   it('makes a fresh P-256 key and a self-signed certificate for it, valid now', async () => {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { AttestationError, awsNitroRoot, rootFromPem, verifyAttestation } from '../../attestation';
-import { decodeIngressBinding, requireConfigDigest } from '../../attestation/ingress-binding';
-import { PCRS, type Stack, request, startStack } from './harness';
+import { AttestationError, awsNitroRoot, rootFromPem, verifyAttestation } from '../../../attestation';
+import { decodeIngressBinding, requireConfigDigest } from '../../../attestation/ingress-binding';
+import { PCRS, type Stack, request, startStack } from '../../helpers/network-harness';
 
 let stack: Stack;
 beforeAll(async () => {

@@ -1,4 +1,4 @@
-import { type Stack, identityHeaders, injected, parseResponses, rawExchange, startStack } from './harness';
+import { type Stack, identityHeaders, injected, parseResponses, rawExchange, startStack } from '../../helpers/network-harness';
 
 /**
  * Every spoofing attempt is sent byte for byte over TLS, once with alice's certificate and once

@@ -1,6 +1,6 @@
 import { Agent, request as httpsRequest } from 'node:https';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
-import { type Stack, identityHeaders, injected, rawExchange, request, startStack, statuses } from './harness';
+import { type Stack, identityHeaders, injected, rawExchange, request, startStack, statuses } from '../../helpers/network-harness';
 
 let stack: Stack;
 beforeAll(async () => {

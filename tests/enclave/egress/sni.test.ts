@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TLSSocket, type Server as TlsServer, connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
 import fc from 'fast-check';
-import { MalformedClientHello, firstRecordLength, parseClientHelloSni } from '../../enclave/egress/client-hello';
-import { type ForwardProxy, startForwardProxy } from '../../enclave/egress/forward-proxy';
-import { type Relay, startRelay } from '../../parent/egress-relay/relay';
-import { generateP256Key, selfSign } from '../../enclave/ingress/self-signed';
-import type { LogEntry } from '../../contract/log';
-import type { Address } from '../../transport/address';
+import { MalformedClientHello, firstRecordLength, parseClientHelloSni } from '../../../enclave/egress/client-hello';
+import { type ForwardProxy, startForwardProxy } from '../../../enclave/egress/forward-proxy';
+import { type Relay, startRelay } from '../../../parent/egress-relay/relay';
+import { generateP256Key, selfSign } from '../../../enclave/ingress/self-signed';
+import type { LogEntry } from '../../../contract/log';
+import type { Address } from '../../../transport/address';
 
 let tmp: string;
 let tls: TlsServer; // listed as localhost:port: an echo server over TLS

@@ -4,10 +4,10 @@ import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProxyAgent, fetch } from 'undici';
-import { type ForwardProxy, startForwardProxy } from '../../enclave/egress/forward-proxy';
-import { type Relay, startRelay } from '../../parent/egress-relay/relay';
-import type { LogEntry } from '../../contract/log';
-import type { Address } from '../../transport/address';
+import { type ForwardProxy, startForwardProxy } from '../../../enclave/egress/forward-proxy';
+import { type Relay, startRelay } from '../../../parent/egress-relay/relay';
+import type { LogEntry } from '../../../contract/log';
+import type { Address } from '../../../transport/address';
 
 /** An HTTP server on 127.0.0.1 that counts the connections it accepts and echoes what it got. */
 interface Target {

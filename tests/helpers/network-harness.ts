@@ -13,7 +13,7 @@ import type { LogEntry } from '../../contract/log';
 import { type Ingress, type IngressOptions, startIngress } from '../../enclave/ingress';
 import { type TlsIdentity, generateTlsIdentity } from '../../enclave/ingress/tls-identity';
 import type { Address } from '../../transport/address';
-import { fixtureConfig } from '../helpers/fixtures';
+import { fixtureConfig } from './fixtures';
 
 /** Boot measurements of the test enclaves: any 48-byte values, with PCR0 non-zero so documents are not debug ones. */
 export const PCRS = { 0: pcr(0xa0), 1: pcr(0xa1), 2: pcr(0xa2) };
