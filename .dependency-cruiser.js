@@ -4,8 +4,10 @@
  * apps/ is today's SDK and example apps together (express/ and examples/ to be); it follows
  * express/'s rule.
  */
-const OURS = '^(contract|attestation|transport|enclave|parent|express|examples|apps|client|image|dev|cli)/';
-const outside = (...allowed) => `^(?!(${allowed.join('|')})/)(contract|attestation|transport|enclave|parent|express|examples|apps|client|image|dev|cli)/`;
+const FOLDERS = 'contract|attestation|transport|enclave|parent|express|examples|apps|client|image|dev|cli';
+const OURS = `^(${FOLDERS})/`;
+/** Any of our folders but `allowed`. */
+const outside = (...allowed) => `^(?!(${allowed.join('|')})/)(${FOLDERS})/`;
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
