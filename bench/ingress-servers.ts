@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createApp } from '../apps';
+import { createApp } from '../tests/helpers/examples-app';
 import { DevNsm } from '../attestation/dev';
 import { configDigest } from '../contract/config-digest';
 import { startBridge } from '../parent/bridge';

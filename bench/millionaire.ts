@@ -8,10 +8,10 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApp } from '../apps';
-import { NonNegativeDecimal } from '../apps/decimal';
-import { silentLogger } from '../apps/log';
-import { Rounds } from '../apps/millionaire/rounds';
+import { createApp } from '../tests/helpers/examples-app';
+import { NonNegativeDecimal } from '../examples/decimal';
+import { silentLogger } from '../express/request-log';
+import { Rounds } from '../examples/millionaire/rounds';
 
 const DEFAULT_ROUNDS = 500;
 const MAX_ROUNDS = 5_000;

@@ -14,8 +14,8 @@ import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createApp } from '../apps';
-import { silentLogger } from '../apps/log';
+import { createApp } from '../tests/helpers/examples-app';
+import { silentLogger } from '../express/request-log';
 
 const DEFAULT_ITEMS = 1_000_000;
 const LINES_PER_CHUNK = 4_096;

@@ -2,16 +2,19 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { appConfigOf, appModuleOf } from '../contract/app-context';
+import type { AppModule } from '../contract/app-host';
 import { ConfigError } from '../contract/config';
 import { pcr16For } from '../contract/config-digest';
 import { DevPki, DevPkiError } from '../attestation/dev';
 import { ClientError } from '../client/errors';
 import { IDENTITY_FILES, generateIdentity, loadIdentity } from '../client/identity';
 import { loadConfigFile } from '../contract/load-config';
-import { LocalStackError } from '../enclave/local/errors';
-import { type LocalStack, startLocalStack } from '../enclave/local/local-stack';
+import { LocalStackError } from '../dev/local/errors';
+import { type LocalStack, startLocalStack } from '../dev/local/local-stack';
 import { formatAddress } from '../transport/address';
-import { type DevelopmentPcrs, developmentPcrs } from '../enclave/local/measurements';
+import { type DevelopmentPcrs, developmentPcrs } from '../dev/local/measurements';
+import type { HostedApp } from '../enclave/hosted-app';
 import type { CliIo } from './io';
 import { UsageError } from './usage-error';
 
@@ -26,10 +29,14 @@ export const DEFAULT_DEV_DIR = '.cloister/dev';
 export const DEFAULT_DEV_PORT = 8443;
 /** The built code this command belongs to (dist/): what the supervisor runs and PCR0 measures. */
 const CODE_DIR = resolve(__dirname, '..');
+/** What `cloister dev` serves unless told otherwise: the example apps, as one app module. */
+export const EXAMPLES_APP: HostedApp = { kind: 'module', path: join(CODE_DIR, 'examples', 'index.js') };
 
 /** Everything a local-mode client needs, as prepared under the development directory. */
 export interface DevEnvironment {
   dir: string;
+  /** The app the stack serves. */
+  app: HostedApp;
   /** The development root certificate clients pin (policy.json names it). */
   rootPath: string;
   /** SHA-256 of the root certificate's DER, hex: to recognise it at a glance. */
@@ -52,9 +59,9 @@ export interface DevEnvironment {
  * configuration `config.json` (written once, so edits stay) unless `configPath` names another,
  * and `policy.json`, rewritten every time since PCR0 measures the current build.
  */
-export async function prepareDevEnvironment(dir: string, configPath?: string): Promise<DevEnvironment> {
+export async function prepareDevEnvironment(dir: string, configPath?: string, app: HostedApp = EXAMPLES_APP): Promise<DevEnvironment> {
   try {
-    return await prepare(resolve(dir), configPath);
+    return await prepare(resolve(dir), configPath, app);
   } catch (e) {
     // A corrupt root, a damaged key or a bad configuration: the user's files to fix, named in the message.
     if (e instanceof ConfigError) throw new UsageError(`${configPath ?? join(dir, 'config.json')}: ${e.message}`);
@@ -63,7 +70,7 @@ export async function prepareDevEnvironment(dir: string, configPath?: string): P
   }
 }
 
-async function prepare(dir: string, configPath: string | undefined): Promise<DevEnvironment> {
+async function prepare(dir: string, configPath: string | undefined, app: HostedApp): Promise<DevEnvironment> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const pki = await DevPki.open({ dir });
 
@@ -77,13 +84,14 @@ async function prepare(dir: string, configPath: string | undefined): Promise<Dev
   }
 
   const config = resolve(configPath ?? join(dir, 'config.json'));
-  if (configPath === undefined && !existsSync(config)) writeAtomically(config, `${JSON.stringify(sampleConfig(keys), null, 2)}\n`);
+  if (configPath === undefined && !existsSync(config)) writeAtomically(config, `${JSON.stringify(sampleConfig(keys, app), null, 2)}\n`);
   const loaded = loadConfigFile(config);
+  if (app.kind === 'module') appConfigOf(loadAppModule(app.path), loaded.config);
   const { digest } = loaded;
   const configuredKeys = new Set(loaded.config.users.map((u) => u.key));
   const unconfiguredUsers = DEV_USERS.filter((name) => !configuredKeys.has(keys.get(name)!));
 
-  const pcrs = { ...developmentPcrs(CODE_DIR), 16: pcr16For(digest).toString('hex') };
+  const pcrs = { ...developmentPcrs(CODE_DIR, app), 16: pcr16For(digest).toString('hex') };
   const policyPath = join(dir, 'policy.json');
   const policy = {
     // Relative to the policy file, as client policies read it: the directory may move.
@@ -95,16 +103,32 @@ async function prepare(dir: string, configPath: string | undefined): Promise<Dev
   };
   writeAtomically(policyPath, `${JSON.stringify(policy, null, 2)}\n`);
   const rootSha256 = createHash('sha256').update(pki.rootCertificateDer).digest('hex');
-  return { dir, rootPath: pki.rootCertificatePath, rootSha256, configPath: config, configDigest: digest.toString('hex'), pcrs, policyPath, users, unconfiguredUsers };
+  return { dir, app, rootPath: pki.rootCertificatePath, rootSha256, configPath: config, configDigest: digest.toString('hex'), pcrs, policyPath, users, unconfiguredUsers };
 }
 
-/** Users alice, bob and carol, all `member`, so that every example app has three participants. */
-function sampleConfig(keys: Map<string, string>): object {
+/**
+ * Users alice, bob and carol, all `member`, so that every example app has three participants; the
+ * examples' block only when the stack serves them, since another app declares its own.
+ */
+function sampleConfig(keys: Map<string, string>, app: HostedApp): object {
   return {
     users: DEV_USERS.map((name) => ({ name, role: DEV_ROLE, key: keys.get(name) })),
     outbound: [],
-    apps: { millionaire: { role: DEV_ROLE }, psi: { role: DEV_ROLE }, stats: { role: DEV_ROLE } },
+    ...(app === EXAMPLES_APP && { apps: { millionaire: { role: DEV_ROLE }, psi: { role: DEV_ROLE }, stats: { role: DEV_ROLE } } }),
   };
+}
+
+/**
+ * The app module, loaded here too so that a configuration its schema refuses is reported before
+ * anything starts, as any other configuration mistake is.
+ */
+function loadAppModule(path: string): AppModule {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return appModuleOf(require(path), path);
+  } catch (e) {
+    throw new UsageError(`--app-module ${path} could not be loaded: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 function writeAtomically(path: string, text: string): void {
@@ -117,6 +141,7 @@ export async function startDevStack(env: DevEnvironment, port: number, showLogs:
   try {
     return await startLocalStack({
       codeDir: CODE_DIR,
+      app: env.app,
       configPath: env.configPath,
       devDir: env.dir,
       pcrs: env.pcrs,
@@ -131,6 +156,7 @@ export async function startDevStack(env: DevEnvironment, port: number, showLogs:
 }
 
 interface DevFlags {
+  appModule?: string;
   dir: string;
   port: string;
   config?: string;
@@ -141,18 +167,30 @@ interface DevFlags {
 export function registerDev(program: Command, io: CliIo, exit: (status: number) => void): void {
   program
     .command('dev')
-    .description('Run the whole local stack: supervisor with the example apps and the development NSM, and a bridge on 127.0.0.1.')
+    .description('Run the whole local stack: supervisor with your app (or the example apps) and the development NSM, and a bridge on 127.0.0.1.')
+    .argument('[command...]', 'the app as a command serving HTTP on $CLOISTER_LISTEN, after "--" (instead of --app-module)')
+    .option('--app-module <file>', 'the app: a module whose default export is (config, context) => http.RequestListener (default: the example apps)')
     .option('--dir <dir>', 'development directory: NSM root, user keys, config, policy', DEFAULT_DEV_DIR)
     .option('--port <port>', 'TCP port of the bridge on 127.0.0.1', String(DEFAULT_DEV_PORT))
     .option('--config <file>', 'runtime configuration to run (default: <dir>/config.json, created on first run)')
     .option('--quiet', 'do not show the processes’ request logs')
-    .action(async (flags: DevFlags) => exit(await runDev(flags, io)));
+    .action(async (command: string[], flags: DevFlags) => exit(await runDev(hostedApp(flags.appModule, command), flags, io)));
 }
 
-async function runDev(flags: DevFlags, io: CliIo): Promise<number> {
+function hostedApp(modulePath: string | undefined, command: string[]): HostedApp {
+  if (modulePath !== undefined && command.length > 0) throw new UsageError('Give either --app-module or a command after "--", not both.');
+  if (modulePath !== undefined) {
+    const path = resolve(modulePath);
+    if (!existsSync(path)) throw new UsageError(`--app-module ${modulePath}: no such file (build the app first?).`);
+    return { kind: 'module', path };
+  }
+  return command.length > 0 ? { kind: 'command', argv: command } : EXAMPLES_APP;
+}
+
+async function runDev(app: HostedApp, flags: DevFlags, io: CliIo): Promise<number> {
   const port = Number(flags.port);
   if (!/^\d{1,5}$/.test(flags.port) || port < 1 || port > 65_535) throw new UsageError(`--port ${flags.port} is not a TCP port (1 to 65535).`);
-  const env = await prepareDevEnvironment(flags.dir, flags.config);
+  const env = await prepareDevEnvironment(flags.dir, flags.config, app);
   for (const name of env.unconfiguredUsers) {
     // Otherwise calls as this user would get 401s with no hint why.
     io.stderr(`cloister dev: warning: ${name}'s key (${display(env.users[name])}) is not in ${display(env.configPath)}; calls as ${name} get no identity.\n`);

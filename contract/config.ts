@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { IDENTITY_PATTERN, MAX_IDENTITY_CHARS } from './identity';
+import { IDENTITY_PATTERN, type Identity, MAX_IDENTITY_CHARS } from './identity';
 import { canonicalHost } from './allowlist';
 
 const identityValue = (what: string) =>
@@ -71,34 +71,6 @@ const KmsSettings = z.strictObject({
     .optional()
     .describe('Overrides the KMS endpoint, e.g. a VPC endpoint or, in tests, a local fake KMS (http://127.0.0.1:PORT).'),
 });
-const appRole = { role: Role.optional().describe('Only configured callers with this role take part.') };
-
-const AppsConfig = z.strictObject({
-  hello: z.strictObject({}).optional(),
-  millionaire: z.strictObject({ ...appRole }).optional(),
-  psi: z
-    .strictObject({
-      ...appRole,
-      maxItems: positiveInt(10_000_000).optional().describe('Most items in one set (default 2,000,000).'),
-      maxItemBytes: positiveInt(65_536).optional().describe('Longest item in UTF-8 bytes (default 1,024).'),
-      maxUploadBytes: positiveInt(2 ** 40).optional().describe('Largest set upload in bytes, any format (default 256 MiB).'),
-    })
-    .optional(),
-  stats: z
-    .strictObject({
-      ...appRole,
-      maxKeysPerParticipant: positiveInt(1_000_000).optional().describe('Keymatch keys one participant may submit (default 10,000).'),
-      maxMessageBytes: positiveInt(65_536).optional().describe('Longest keymatch message in UTF-8 bytes (default 280).'),
-    })
-    .optional(),
-  outbound: z
-    .strictObject({
-      maxBodyBytes: positiveInt(16 << 20).optional().describe('Most response bytes returned (default 64 KiB).'),
-      timeoutMs: positiveInt(120_000).optional().describe('Whole-request timeout (default 10 s).'),
-    })
-    .optional(),
-});
-
 /**
  * The runtime configuration of DESIGN.md: who may call, which other enclaves may call, where the
  * enclave may connect, and per-app settings. Unknown keys are refused so a typo cannot silently
@@ -127,7 +99,10 @@ export const RuntimeConfigSchema = z
       .array(z.strictObject({ host: OutboundHost, port: z.number().int().min(1).max(65_535) }))
       .max(1_000)
       .optional(),
-    apps: AppsConfig.optional(),
+    apps: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe("The hosted app's own block, validated by the schema the app declares (see contract/app-host.ts)."),
     limits: z
       .strictObject({
         jsonBodyBytes: positiveInt(1 << 30).optional().describe('Largest JSON request body (default 1 MiB).'),
@@ -171,15 +146,7 @@ export function parseConfig(input: unknown): RuntimeConfig {
   throw new ConfigError(result.error.issues.map((i) => ({ field: i.path.map(String).join('.'), message: i.message })));
 }
 
-/** Everyone the configuration lets call: users and peer enclaves, by name. */
-export function knownCallers(config: RuntimeConfig): Map<string, string> {
-  return new Map([...config.users, ...(config.enclaves ?? [])].map((c) => [c.name, c.role]));
-}
-
-/**
- * Who may take part in an app: configured callers holding the app's role, or every configured
- * caller when the app names no role.
- */
-export function eligibleParticipants(config: RuntimeConfig, role: string | undefined): string[] {
-  return [...knownCallers(config)].filter(([, r]) => role === undefined || r === role).map(([name]) => name);
+/** Everyone the configuration lets call: users and peer enclaves, with their roles. */
+export function knownCallers(config: RuntimeConfig): Identity[] {
+  return [...config.users, ...(config.enclaves ?? [])].map(({ name, role }) => ({ name, role }));
 }

@@ -17,3 +17,9 @@ export const IDENTITY_PATTERN = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
 
 /** Whether `value` is a name or role the contract admits: 1 to 128 printable ASCII characters without surrounding spaces. */
 export const isValidIdentityValue = (value: string): boolean => value.length <= MAX_IDENTITY_CHARS && IDENTITY_PATTERN.test(value);
+
+/** Who is calling, as established by the ingress from the caller's client certificate. */
+export interface Identity {
+  name: string;
+  role: string;
+}

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { AttestedAgent, type AttestedServer, ClientError, type ClientPolicy, attest, loadIdentity, loadPolicy } from '../client';
 import { DEFAULT_DEV_DIR, DEFAULT_DEV_PORT, DEV_USERS, type DevUser, prepareDevEnvironment, startDevStack } from '../cli/dev';
-import type { LocalStack } from '../enclave/local/local-stack';
+import type { LocalStack } from './local/local-stack';
 import { JsonClient } from './json-client';
 
 /**

@@ -1,14 +1,21 @@
-import { type ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { extname, join } from 'node:path';
+import { APP_CONFIG_ENV, LISTEN_ENV } from '../contract/app-host';
 import type { Logger } from '../contract/log';
 import { type Address, formatAddress } from '../transport/address';
+import { openConnection } from '../transport/connect';
 import { type FromAppChild, type ToAppChild, isFromAppChild } from './app-protocol';
 import { Backoff } from './backoff';
 import { SupervisorError } from './errors';
+import { type HostedApp, describeHostedApp } from './hosted-app';
 
 /** How the app process is run. */
 export interface AppProcessOptions {
-  /** The measured configuration document, handed to the app over IPC. */
+  /** Which app: a module the module host loads, or a command. */
+  app: HostedApp;
+  /** The measured configuration document: a module's host gets it whole over IPC, a command its `apps` block. */
   config: unknown;
   /** Where the app listens (prepared by `prepareAppEndpoint`). */
   address: Address;
@@ -22,14 +29,19 @@ const READY_TIMEOUT_MS = 30_000;
 /** How long a child asked to stop may take before it is killed. */
 const STOP_GRACE_MS = 3_000;
 
-// The child runs from the same build as this file (.js in dist, .ts under a TypeScript loader).
-const CHILD_ENTRY = join(__dirname, `app-child${extname(__filename)}`);
+/** How often a command's address is tried until it accepts a connection. */
+const COMMAND_POLL_MS = 50;
+
+// The module host runs from the same build as this file (.js in dist, .ts under a TypeScript loader).
+const MODULE_HOST = join(__dirname, `module-host${extname(__filename)}`);
 
 /**
  * The app as a child process of the supervisor. `ready` is true only while a child has said it
  * listens and has not exited, which is what the ingress asks before forwarding (503 otherwise).
  * A child that exits is replaced after an exponential backoff; a port chosen by the first child
  * (`tcp://127.0.0.1:0`) is kept for its successors, since the ingress knows only one address.
+ * A module is run by the module host, which says over IPC when it listens; a command is ready
+ * once its address accepts a connection.
  */
 export class AppProcess {
   private readonly backoff = new Backoff();
@@ -57,10 +69,15 @@ export class AppProcess {
    * Starts the first child and resolves once it listens. If it fails instead, boot fails: a
    * broken app or a taken address is reported, not retried forever.
    */
-  start(): Promise<Address> {
+  async start(): Promise<Address> {
+    // A module host reports the port it was given; a command is handed a fixed one to listen on.
+    if (this.options.app.kind === 'command' && this.current.kind === 'tcp' && this.current.port === 0) {
+      this.current = { ...this.current, port: await freePort(this.current.host) };
+    }
     return new Promise((resolve, reject) => {
       this.spawn((outcome) => {
         if (outcome.ok) resolve(this.current);
+        else if (outcome.configRefused) reject(new SupervisorError('APP_CONFIG_INVALID', outcome.reason));
         else reject(new SupervisorError('APP_START_FAILED', `The app did not start: ${outcome.reason}.`));
       });
     });
@@ -73,25 +90,24 @@ export class AppProcess {
     const child = this.child;
     if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+    this.signal(child, 'SIGTERM');
+    const timer = setTimeout(() => this.signal(child, 'SIGKILL'), STOP_GRACE_MS);
     await exited;
     clearTimeout(timer);
   }
 
-  /** Forks a child; `settled` hears once whether it became ready or ended first. */
-  private spawn(settled?: (outcome: { ok: true } | { ok: false; reason: string }) => void): void {
+  /** Starts a child; `settled` hears once whether it became ready or ended first. */
+  private spawn(settled?: (outcome: { ok: true } | { ok: false; reason: string; configRefused: boolean }) => void): void {
     const startedAt = Date.now();
     let failure: string | undefined;
-    const child = fork(CHILD_ENTRY, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...this.options.env } });
+    let configRefused = false;
+    const child = this.options.app.kind === 'module' ? this.forkModuleHost(this.options.app.path) : this.spawnCommand(this.options.app.argv);
     this.child = child;
     const readyTimer = setTimeout(() => {
       failure = `not ready within ${READY_TIMEOUT_MS} ms`;
-      child.kill('SIGKILL');
+      this.signal(child, 'SIGKILL');
     }, READY_TIMEOUT_MS);
-
-    child.on('message', (message: unknown) => {
-      if (!isFromAppChild(message)) return;
+    const onReady = (message: FromAppChild) => {
       this.onMessage(message, child, startedAt);
       if (message.type === 'ready') {
         clearTimeout(readyTimer);
@@ -99,8 +115,17 @@ export class AppProcess {
         settled = undefined;
       } else {
         failure = message.message;
+        configRefused = message.code === 'INVALID_CONFIG';
       }
-    });
+    };
+
+    if (this.options.app.kind === 'module') {
+      child.on('message', (message: unknown) => {
+        if (isFromAppChild(message)) onReady(message);
+      });
+    } else {
+      void this.pollUntilListening(child).then((listening) => listening && onReady({ type: 'ready', address: this.current }));
+    }
     child.on('error', (e) => {
       failure ??= e.message;
     });
@@ -112,7 +137,7 @@ export class AppProcess {
       }
       const reason = failure ?? (signal ? `killed by ${signal}` : `exit status ${code}`);
       if (settled) {
-        settled({ ok: false, reason });
+        settled({ ok: false, reason, configRefused });
         return;
       }
       if (this.stopping) return;
@@ -120,17 +145,78 @@ export class AppProcess {
       this.options.log({ level: 'warn', event: 'app.exited', pid: child.pid, reason, restartInMs: delayMs });
       this.restartTimer = setTimeout(() => this.spawn(), delayMs);
     });
-    const start: ToAppChild = { type: 'start', config: this.options.config, listen: this.current };
+  }
+
+  private forkModuleHost(path: string): ChildProcess {
+    const child = fork(MODULE_HOST, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...this.options.env } });
+    const start: ToAppChild = { type: 'start', module: path, config: this.options.config, listen: this.current };
     child.send(start);
+    return child;
+  }
+
+  private spawnCommand(argv: readonly string[]): ChildProcess {
+    const [file, ...args] = argv as [string, ...string[]];
+    // A socket left by a previous command that died would make its listen fail with EADDRINUSE.
+    if (this.current.kind === 'unix') rmSync(this.current.path, { force: true });
+    const block = (this.options.config as { apps?: unknown }).apps ?? {};
+    const env = { ...process.env, ...this.options.env, [LISTEN_ENV]: formatAddress(this.current), [APP_CONFIG_ENV]: JSON.stringify(block) };
+    // Its own process group, so that the signals the supervisor sends reach a shell's children too.
+    return spawn(file, args, { stdio: ['ignore', 'inherit', 'inherit'], env, detached: true });
+  }
+
+  /** Tries the command's address until it accepts a connection; false if the child exits first. */
+  private async pollUntilListening(child: ChildProcess): Promise<boolean> {
+    while (child.exitCode === null && child.signalCode === null && this.child === child) {
+      try {
+        const socket = await openConnection(this.current, { timeoutMs: 1_000 });
+        socket.destroy();
+        return this.child === child;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, COMMAND_POLL_MS));
+      }
+    }
+    return false;
+  }
+
+  /** A command runs in its own process group, which is signalled whole (a shell and what it started). */
+  private signal(child: ChildProcess, signal: NodeJS.Signals): void {
+    if (this.options.app.kind === 'module' || child.pid === undefined) {
+      child.kill(signal);
+      return;
+    }
+    try {
+      process.kill(-child.pid, signal);
+    } catch {
+      // The group is gone already.
+    }
   }
 
   private onMessage(message: FromAppChild, child: ChildProcess, startedAt: number): void {
     if (message.type === 'ready' && this.child === child && !this.stopping) {
       this.current = message.address;
       this.listening = true;
-      this.options.log({ level: 'info', event: 'app.ready', pid: child.pid, address: formatAddress(message.address), ms: Date.now() - startedAt });
+      this.options.log({
+        level: 'info',
+        event: 'app.ready',
+        pid: child.pid,
+        app: describeHostedApp(this.options.app),
+        address: formatAddress(message.address),
+        ms: Date.now() - startedAt,
+      });
     } else if (message.type === 'failed') {
       this.options.log({ level: 'error', event: 'app.failed', pid: child.pid, reason: message.message });
     }
   }
+}
+
+/** A port the system has just handed out on `host`, for a command that cannot be told "port 0". */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
 }

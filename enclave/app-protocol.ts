@@ -7,6 +7,8 @@ import type { Address } from '../transport/address';
  */
 export type ToAppChild = {
   type: 'start';
+  /** The absolute path of the app module to load. */
+  module: string;
   /** The validated configuration document, as measured. */
   config: unknown;
   /** Where to listen: a unix socket in a private directory, or a loopback TCP address. */
@@ -17,7 +19,7 @@ export type FromAppChild =
   /** The app accepts connections at `address` (the actual port when asked for port 0). */
   | { type: 'ready'; address: Address }
   /** The app could not start (e.g. its address is taken); it exits next and is restarted with backoff. */
-  | { type: 'failed'; message: string };
+  | { type: 'failed'; message: string; /** INVALID_CONFIG when the app's schema refused its block. */ code?: 'INVALID_CONFIG' };
 
 /** Narrows an IPC message from the child; anything else is ignored by the supervisor. */
 export function isFromAppChild(message: unknown): message is FromAppChild {

@@ -8,6 +8,7 @@ import { generateTlsIdentity } from './ingress/tls-identity';
 import type { Address } from '../transport/address';
 import { prepareAppEndpoint } from './app-address';
 import { AppProcess } from './app-process';
+import type { HostedApp } from './hosted-app';
 import { type LoadedConfig, loadConfigFile } from '../contract/load-config';
 import { measureConfig } from './measure-config';
 import { releaseSecrets } from './secrets';
@@ -21,8 +22,10 @@ export interface BootOptions {
   config?: LoadedConfig;
   /** Where the ingress listens. */
   ingress: Address;
+  /** The app this image serves. */
+  app: HostedApp;
   /** Where the app listens (default: a socket in a fresh private directory). */
-  app?: Address;
+  appAddress?: Address;
   /** The parent's egress relay (default vsock://3:5001); see proxy/egress. */
   egressRelay?: Address;
   log: Logger;
@@ -59,10 +62,10 @@ const INSTANCE_ID_BYTES = 16;
 export async function boot(options: BootOptions): Promise<RunningEnclave> {
   // Both checks of what the operator gave come first, so a mistake there changes no NSM state.
   const { config, document, digest } = options.config ?? loadConfigFile(options.configPath ?? '');
-  const endpoint = prepareAppEndpoint(options.app);
+  const endpoint = prepareAppEndpoint(options.appAddress);
   // What the app finds in its environment beyond the supervisor's own: filled by the boot steps below.
   const appEnv: Record<string, string> = {};
-  const app = new AppProcess({ config: document, address: endpoint.address, log: options.log, env: appEnv });
+  const app = new AppProcess({ app: options.app, config: document, address: endpoint.address, log: options.log, env: appEnv });
   let pcr16: Buffer;
   let instanceId: Buffer;
   let ingress: Awaited<ReturnType<typeof startIngress>>;

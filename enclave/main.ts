@@ -20,7 +20,9 @@ import { type SupervisorOptions, parseSupervisorOptions, supervisorHelp } from '
  */
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
-  if (argv.includes('--help') || argv.includes('-h')) {
+  // What follows "--" is the app's command, whose own flags are not the supervisor's.
+  const ownFlags = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
+  if (ownFlags.includes('--help') || ownFlags.includes('-h')) {
     process.stdout.write(supervisorHelp());
     return;
   }
@@ -68,7 +70,8 @@ async function main(): Promise<void> {
       configPath: options.config,
       config: pushed,
       ingress: options.ingress,
-      app: options.app,
+      app: options.hostedApp,
+      appAddress: options.app,
       egressRelay: options.egressRelay,
       log: jsonLinesLogger,
     });

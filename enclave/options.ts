@@ -1,7 +1,10 @@
+import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
+import { APP_CONFIG_ENV, LISTEN_ENV } from '../contract/app-host';
 import { DEFAULT_EGRESS_RELAY } from './egress/egress';
 import { type Address, parseAddress } from '../transport/address';
 import { SupervisorError } from './errors';
+import type { HostedApp } from './hosted-app';
 import { ANY_CID, VSOCK_PORTS, vsockAddress } from '../contract/vsock';
 
 /** Everything the supervisor is told at start. */
@@ -18,6 +21,8 @@ export interface SupervisorOptions {
   pcrs: Record<number, string>;
   /** Where the ingress listens. */
   ingress: Address;
+  /** The app to serve: `--app-module FILE`, or the command after `--`. */
+  hostedApp: HostedApp;
   /** Where the app listens; a private temporary directory when absent. */
   app?: Address;
   /** The parent's egress relay, which the egress proxy tunnels allowed connections to. */
@@ -45,10 +50,16 @@ function supervisorCommand(): Command {
     .addOption(new Option('--pcr1 <hex>', 'development PCR1 (--nsm dev)').env('CLOISTER_PCR1'))
     .addOption(new Option('--pcr2 <hex>', 'development PCR2 (--nsm dev)').env('CLOISTER_PCR2'))
     .addOption(new Option('--ingress <address>', 'where the ingress listens').default(ENCLAVE_INGRESS).env('CLOISTER_INGRESS'))
+    .addOption(new Option('--app-module <file>', 'the app: a module whose default export is (config, context) => http.RequestListener').env('CLOISTER_APP_MODULE'))
     .addOption(new Option('--app <address>', 'where the app listens: unix:///PATH or tcp://127.0.0.1:PORT').env('CLOISTER_APP'))
     .addOption(new Option('--egress-relay <address>', "the parent's egress relay").default(DEFAULT_EGRESS_RELAY).env('CLOISTER_EGRESS_RELAY'))
     .addOption(new Option('--ready-file <file>', 'write the ingress address here once ready').env('CLOISTER_READY_FILE'))
-    .addOption(new Option('--grace-ms <ms>', 'time in-flight requests get after SIGTERM').default('5000').env('CLOISTER_GRACE_MS'));
+    .addOption(new Option('--grace-ms <ms>', 'time in-flight requests get after SIGTERM').default('5000').env('CLOISTER_GRACE_MS'))
+    .usage('[options] (--app-module <file> | -- <command> [args...])')
+    .addHelpText('after', `
+Instead of --app-module, the app may be a command given after "--" (or in CLOISTER_APP_COMMAND as a
+JSON array of strings): it must serve HTTP on the address in ${LISTEN_ENV} and finds its "apps"
+configuration block, as JSON, in ${APP_CONFIG_ENV}.`);
 }
 
 /** The usage text, for `--help`. */
@@ -62,8 +73,10 @@ export function supervisorHelp(): string {
  */
 export function parseSupervisorOptions(argv: string[]): SupervisorOptions {
   const program = supervisorCommand();
+  const dashes = argv.indexOf('--');
+  const command = dashes < 0 ? undefined : argv.slice(dashes + 1);
   try {
-    program.parse(argv, { from: 'user' });
+    program.parse(dashes < 0 ? argv : argv.slice(0, dashes), { from: 'user' });
   } catch (e) {
     if (e instanceof CommanderError) throw new SupervisorError('INVALID_OPTION', `${e.message.replace(/^error: /, '')} (see --help)`);
     throw e;
@@ -99,7 +112,33 @@ export function parseSupervisorOptions(argv: string[]): SupervisorOptions {
     egressRelay: address('--egress-relay', flags.egressRelay!),
     readyFile: flags.readyFile,
     graceMs,
+    hostedApp: hostedApp(flags.appModule, command),
   };
+}
+
+/** Exactly one app: a module path (made absolute here, against the directory the supervisor starts in) or a command. */
+function hostedApp(modulePath: string | undefined, commandArgs: string[] | undefined): HostedApp {
+  const argv = commandArgs ?? commandFromEnvironment();
+  if (argv !== undefined && argv.length === 0) throw new SupervisorError('INVALID_OPTION', 'nothing follows "--": name the app\'s command after it (see --help)');
+  if (modulePath !== undefined && argv !== undefined) throw new SupervisorError('INVALID_OPTION', 'give either --app-module or a command after "--", not both (see --help)');
+  if (modulePath !== undefined) return { kind: 'module', path: resolve(modulePath) };
+  if (argv !== undefined) return { kind: 'command', argv };
+  throw new SupervisorError('INVALID_OPTION', 'name the app this enclave serves: --app-module <file>, or a command after "--" (see --help)');
+}
+
+function commandFromEnvironment(): string[] | undefined {
+  const text = process.env.CLOISTER_APP_COMMAND;
+  if (text === undefined || text === '') return undefined;
+  let argv: unknown;
+  try {
+    argv = JSON.parse(text);
+  } catch {
+    argv = undefined;
+  }
+  if (!Array.isArray(argv) || !argv.every((arg) => typeof arg === 'string')) {
+    throw new SupervisorError('INVALID_OPTION', 'CLOISTER_APP_COMMAND must be a JSON array of strings, e.g. ["/usr/local/bin/node", "/app/server.js"]');
+  }
+  return argv;
 }
 
 function address(flag: string, text: string): Address {

@@ -1,12 +1,12 @@
 import express from 'express';
 import { z } from 'zod';
-import { NonNegativeDecimal } from '../apps/decimal';
-import { ApiRouter } from '../apps/http/api-router';
-import { errorHandler, notFoundHandler } from '../apps/http/error-handler';
-import { identity } from '../apps/identity';
+import { NonNegativeDecimal } from '../examples/decimal';
+import { ApiRouter } from '../express/api-router';
+import { errorHandler, notFoundHandler } from '../express/error-handler';
+import { identity } from '../express/identity';
 import { capturingLogger } from './helpers/fixtures';
 import { rawRequest } from './helpers/raw-http';
-import { serve, type TestServer } from './helpers/serve';
+import { serve, type TestServer } from '../express/testing';
 
 const logs = capturingLogger();
 const api = new ApiRouter('/things', 64)

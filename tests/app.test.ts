@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { fixtureApp } from './helpers/fixtures';
-import { serve, type TestServer } from './helpers/serve';
+import { serve, type TestServer } from '../express/testing';
 
 let t: TestServer;
 let logs: ReturnType<typeof fixtureApp>['logs'];
@@ -55,13 +55,15 @@ describe('createApp', () => {
     expect(logs.text()).not.toMatch(/carol|bob/);
   });
 
-  it('is what dist/apps exports after a build (CommonJS)', () => {
+  it('is an app module after a build (CommonJS): a default factory and a config schema', () => {
     execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', '.cloister/test-build'], { stdio: 'pipe' });
-    const out = execFileSync(
-      process.execPath,
-      ['-e', "const { createApp } = require('./.cloister/test-build/apps'); const app = createApp({ users: [] }); console.log(typeof createApp, typeof app, typeof app.listen)"],
-      { encoding: 'utf8' },
-    );
-    expect(out.trim()).toBe('function function function');
+    const script = [
+      "const m = require('./.cloister/test-build/examples');",
+      "const { hostApp } = require('./.cloister/test-build/express/testing');",
+      'const app = hostApp(m, { users: [] }, { log: () => {} });',
+      'console.log(typeof m.default, typeof m.configSchema.safeParse, typeof app, typeof app.listen)',
+    ].join(' ');
+    const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    expect(out.trim()).toBe('function function function function');
   });
 });

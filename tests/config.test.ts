@@ -1,5 +1,7 @@
 import fc from 'fast-check';
-import { ConfigError, createApp, parseConfig } from '../apps';
+import { ConfigError, parseConfig } from '../contract/config';
+import { hostApp } from '../express/testing';
+import { createApp } from './helpers/examples-app';
 import { fixtureConfig, userKey } from './helpers/fixtures';
 
 const pcr = 'ab'.repeat(48);
@@ -46,7 +48,7 @@ describe('runtime configuration', () => {
     ['a wildcard host', { users: [], outbound: [{ host: '*.example.com', port: 443 }] }, 'outbound.0.host'],
     ['port 0', { users: [], outbound: [{ host: 'a.example', port: 0 }] }, 'outbound.0.port'],
     ['a typo in a key', { users: [], outbund: [] }, '(top level)'],
-    ['an unknown app setting', { users: [], apps: { psi: { maxitems: 5 } } }, 'apps.psi'],
+    ['an apps block that is not an object', { users: [], apps: ['psi'] }, 'apps'],
     ['a zero limit', { users: [], limits: { jsonBodyBytes: 0 } }, 'limits.jsonBodyBytes'],
     ['a secret named like no environment variable', { users: [], secrets: [{ name: 'db-password', ciphertext: 'AQID' }] }, 'secrets.0.name'],
     ['a secret named HTTPS_PROXY (set by the supervisor)', { users: [], secrets: [{ name: 'HTTPS_PROXY', ciphertext: 'AQID' }] }, 'secrets.0.name'],
@@ -81,9 +83,31 @@ describe('runtime configuration', () => {
     expect(config.kms).toEqual({ region: 'eu-west-1', endpoint: 'http://127.0.0.1:4566' });
   });
 
-  it('makes createApp fail fast, before anything listens', () => {
+  it('makes the app host fail fast, before anything listens', () => {
     expect(() => createApp({ users: 'everyone' })).toThrow(ConfigError);
     expect(() => createApp(undefined)).toThrow(/Invalid Cloister configuration/);
+  });
+
+  it.each([
+    ['an unknown setting of an example', { psi: { maxitems: 5 } }, 'apps.psi'],
+    ['an unknown example', { pis: {} }, 'apps'],
+    ['a limit out of range', { psi: { maxItems: 0 } }, 'apps.psi.maxItems'],
+    ['a role that is no identity value', { millionaire: { role: ' padded ' } }, 'apps.millionaire.role'],
+  ])("hands the app's block to the app's own schema, which refuses %s, naming the field", (_what, apps, field) => {
+    let error: unknown;
+    try {
+      createApp({ users: [], apps });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).issues.map((i) => i.field)).toContain(field);
+  });
+
+  it('refuses an apps block for an app that declares no configuration', () => {
+    const plain = () => (_req: unknown, res: { end(): void }) => res.end();
+    expect(() => hostApp(plain, { users: [], apps: { anything: 1 } })).toThrow(/apps: this app declares no configuration/);
+    expect(() => hostApp(plain, { users: [] })).not.toThrow();
   });
 
   it('answers any JSON value with a configuration or a ConfigError, never another exception (property)', () => {

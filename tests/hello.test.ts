@@ -1,5 +1,5 @@
 import { fixtureApp } from './helpers/fixtures';
-import { serve, type TestServer } from './helpers/serve';
+import { serve, type TestServer } from '../express/testing';
 
 let t: TestServer;
 beforeAll(async () => {

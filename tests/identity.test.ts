@@ -1,10 +1,10 @@
 import express from 'express';
 import fc from 'fast-check';
-import { HttpError, identity, requireIdentity, requireRole } from '../apps';
-import { errorHandler } from '../apps/http/error-handler';
-import { silentLogger } from '../apps/log';
+import { HttpError, identity, requireIdentity, requireRole } from '../express';
+import { errorHandler } from '../express/error-handler';
+import { silentLogger } from '../express/request-log';
 import { rawRequest } from './helpers/raw-http';
-import { serve, type TestServer } from './helpers/serve';
+import { serve, type TestServer } from '../express/testing';
 
 /** A bare Express app using the public middleware the way a developer would. */
 function developerApp() {

@@ -27,7 +27,7 @@ const { expectedPackages } = require('../../scripts/check-install.js') as {
   expectedPackages(lock: unknown, omit: Set<string>): [string, LockEntry][];
 };
 
-const ENTRYPOINT = ['/usr/local/bin/node', '/app/dist/enclave/main.js', '--config-from', 'vsock://4294967295:5002'];
+const ENTRYPOINT = ['/usr/local/bin/node', '/app/dist/enclave/main.js', '--config-from', 'vsock://4294967295:5002', '--app-module', '/app/dist/examples/index.js'];
 const context = imageTestContext();
 const RUN_ID = `${process.pid}-${Date.now().toString(36)}`;
 const CLASSIC = `cloister-image-test:classic-${RUN_ID}`;
@@ -130,7 +130,7 @@ describe('the enclave image, built from this checkout on the stand-in base image
       ['run', '--detach', '--name', name, '--network', 'host', '--user', `${process.getuid!()}:${process.getgid!()}`,
         '--volume', `${shared}:/cloister`, '--entrypoint', '/usr/local/bin/node', CLASSIC,
         '/app/dist/enclave/main.js', '--config', '/cloister/config.json', '--nsm', 'dev', '--dev-dir', '/cloister/dev', '--pcr0', pcr0,
-        '--ingress', `tcp://127.0.0.1:${port}`, '--ready-file', '/cloister/ready'],
+        '--ingress', `tcp://127.0.0.1:${port}`, '--ready-file', '/cloister/ready', '--app-module', '/app/dist/examples/index.js'],
       { context },
     );
     try {

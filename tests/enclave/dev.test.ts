@@ -12,8 +12,8 @@ import { loadIdentity } from '../../client/identity';
 import { loadPolicy } from '../../client/policy';
 import { runCli } from '../../cli/main';
 import { loadConfigFile } from '../../contract/load-config';
-import { developmentPcrs } from '../../enclave/local/measurements';
-import { type TestBuild, buildForTests } from './support/build';
+import { developmentPcrs } from '../../dev/local/measurements';
+import { type TestBuild, buildForTests, examplesApp } from './support/build';
 import { listeningSockets } from './support/listening';
 import { freePort } from '../helpers/free-port';
 
@@ -146,7 +146,7 @@ describe('cloister dev', () => {
     expect(config.apps).toEqual({ millionaire: { role: 'member' }, psi: { role: 'member' }, stats: { role: 'member' } });
     expect(config.outbound).toEqual([]);
 
-    const pcrs = developmentPcrs(build.dir);
+    const pcrs = developmentPcrs(build.dir, examplesApp(build.dir));
     expect(JSON.parse(readFileSync(join(dir, 'policy.json'), 'utf8'))).toEqual({
       root: join('root', 'cert.pem'),
       pcrs: { 0: [pcrs[0]], 1: [pcrs[1]], 2: [pcrs[2]], 16: [pcr16For(digest).toString('hex')] },
@@ -161,7 +161,7 @@ describe('cloister dev', () => {
     const { digest } = loadConfigFile(join(dir, 'config.json'));
     expect(out).toContain(`URL            ${url}`);
     expect(out).toMatch(/dev root +\S*root\/cert\.pem \(sha256 [0-9a-f]{64}\)/);
-    expect(out).toContain(`PCR0           ${developmentPcrs(build.dir)[0]}`);
+    expect(out).toContain(`PCR0           ${developmentPcrs(build.dir, examplesApp(build.dir))[0]}`);
     expect(out).toContain(`PCR16          ${pcr16For(digest).toString('hex')}`);
     expect(out).toContain(`config digest  ${digest.toString('hex')}`);
     expect(out).toMatch(/policy +\S*policy\.json/);

@@ -168,7 +168,7 @@ describe("httpsEgressAgent (the supervisor's KMS client)", () => {
 
 /**
  * The app's code, unchanged: plain Node `http`/`https`, `fetch` and the AWS SDK, with no proxy
- * option anywhere. It runs in a child process that first loads the real app-child module, exactly
+ * option anywhere. It runs in a child process that first loads the real module host, exactly
  * as the supervisor's fork would, with the environment the supervisor gives the app.
  */
 const APP_CODE = `
@@ -220,7 +220,7 @@ describe("the app process's egress, with no change to the app's code", () => {
     const stdout = await new Promise<string>((resolve, reject) =>
       execFile(
         process.execPath,
-        [script, join(build.dir, 'enclave', 'app-child.js')],
+        [script, join(build.dir, 'enclave', 'module-host.js')],
         {
           cwd: build.dir,
           timeout: 60_000,

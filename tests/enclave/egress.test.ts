@@ -4,9 +4,9 @@ import { type AddressInfo, type Socket, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ClientIdentity, generateIdentity, loadIdentity } from '../../client/identity';
-import type { LocalStack, LocalStackOptions } from '../../enclave/local/local-stack';
-import { developmentPcrs } from '../../enclave/local/measurements';
-import { type TestBuild, buildForTests } from './support/build';
+import type { LocalStack, LocalStackOptions } from '../../dev/local/local-stack';
+import { developmentPcrs } from '../../dev/local/measurements';
+import { type TestBuild, buildForTests, examplesApp } from './support/build';
 import { call, ingressAgent } from './support/https';
 import { listeningSockets } from './support/listening';
 import { freePort } from '../helpers/free-port';
@@ -127,12 +127,13 @@ describeOnLinux('egress in local mode: the outbound app through the enclave prox
     );
     bridgePort = await freePort();
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { startLocalStack } = require(join(build.dir, 'enclave', 'local', 'local-stack.js')) as typeof import('../../enclave/local/local-stack');
+    const { startLocalStack } = require(join(build.dir, 'dev', 'local', 'local-stack.js')) as typeof import('../../dev/local/local-stack');
     const options: LocalStackOptions = {
       codeDir: build.dir,
       configPath,
       devDir: join(tmp, 'dev'),
-      pcrs: developmentPcrs(build.dir),
+      app: examplesApp(build.dir),
+      pcrs: developmentPcrs(build.dir, examplesApp(build.dir)),
       runDir: join(tmp, 'run'),
       port: bridgePort,
       showLogs: false,

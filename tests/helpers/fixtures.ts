@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { type Logger, type LogEntry, createApp } from '../../apps';
+import type { LogEntry, Logger } from '../../contract/log';
+import { createApp } from './examples-app';
 
 /** A well-formed client key reference for a test user (the digest of its name, not a real key). */
 export const userKey = (name: string) => `sha256:${createHash('sha256').update(name).digest('hex')}`;

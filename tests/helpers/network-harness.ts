@@ -5,7 +5,7 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
-import { createApp } from '../../apps';
+import { createApp } from './examples-app';
 import { configDigest } from '../../contract/config-digest';
 import { DevNsm } from '../../attestation/dev';
 import { x509 } from '../../attestation/x509';

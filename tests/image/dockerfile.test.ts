@@ -54,7 +54,7 @@ describe('Dockerfile', () => {
     const entrypoint = final.filter((l) => l.startsWith('ENTRYPOINT'));
     expect(entrypoint).toHaveLength(1);
     // The enclave's init keeps only the command and the environment, not the working directory.
-    expect(JSON.parse(entrypoint[0]!.slice('ENTRYPOINT'.length))).toEqual(['/usr/local/bin/node', '/app/dist/enclave/main.js', '--config-from', 'vsock://4294967295:5002']);
+    expect(JSON.parse(entrypoint[0]!.slice('ENTRYPOINT'.length))).toEqual(['/usr/local/bin/node', '/app/dist/enclave/main.js', '--config-from', 'vsock://4294967295:5002', '--app-module', '/app/dist/examples/index.js']);
     expect(final.some((l) => /^(CMD|SHELL)\b/.test(l))).toBe(false);
   });
 

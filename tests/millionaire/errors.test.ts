@@ -1,9 +1,10 @@
 import express from 'express';
+import { appContextOf } from '../../contract/app-context';
 import { parseConfig } from '../../contract/config';
-import { errorHandler } from '../../apps/http/error-handler';
-import { millionaireApp } from '../../apps/millionaire';
+import { errorHandler } from '../../express/error-handler';
+import { millionaireApp } from '../../examples/millionaire';
 import { capturingLogger, fixtureApp, fixtureConfig } from '../helpers/fixtures';
-import { serve, type TestServer } from '../helpers/serve';
+import { serve, type TestServer } from '../../express/testing';
 import { BIDDER, freshId, openRound, result, submit } from './support';
 
 let t: TestServer;
@@ -239,7 +240,7 @@ describe('a deployment with fewer than 2 eligible callers', () => {
 describe('the bound on rounds', () => {
   it('409 ROUND_LIMIT_REACHED once the maximum is held, the default round included', async () => {
     const logs = capturingLogger();
-    const api = millionaireApp({ config: parseConfig(fixtureConfig()), log: logs.log, jsonLimitBytes: 1 << 20 }, { maxRounds: 3 });
+    const api = millionaireApp({ role: BIDDER }, appContextOf(parseConfig(fixtureConfig()), logs.log), { maxRounds: 3 });
     const app = express();
     app.use(api.prefix, api.router);
     app.use(errorHandler(logs.log));

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { fixtureApp } from '../helpers/fixtures';
-import { serve, type TestServer } from '../helpers/serve';
+import { serve, type TestServer } from '../../express/testing';
 import { freshId, openRound, result, submit } from './support';
 
 let t: TestServer;

@@ -1,6 +1,6 @@
 import type { Response } from 'supertest';
 import { fixtureApp } from '../helpers/fixtures';
-import { serve, type TestServer } from '../helpers/serve';
+import { serve, type TestServer } from '../../express/testing';
 import { BIDDER, result, submit } from './support';
 
 const { app, logs } = fixtureApp();

@@ -1,4 +1,4 @@
-import type { TestServer } from '../helpers/serve';
+import type { TestServer } from '../../express/testing';
 
 /** The role the fixture configuration gives the millionaire app's eligible callers. */
 export const BIDDER = 'bidder';

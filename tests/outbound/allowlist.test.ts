@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { EgressAllowlist, canonicalHost, describeTarget } from '../../contract/allowlist';
-import { destinationOf } from '../../apps/outbound/destination';
+import { destinationOf } from '../../examples/outbound/destination';
 
 /** Domains the WHATWG parser takes as they are (an `xn--` label must be valid punycode). */
 const domain = fc.domain().filter((d) => !/(^|\.)xn--/.test(d));

@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import type { Socket } from 'node:net';
-import type { TestServer } from '../helpers/serve';
+import type { TestServer } from '../../express/testing';
 import { type Upstream, closedPort, outboundPath, serveOutbound, startUpstream } from './upstream';
 
 const LIMIT = 1024;

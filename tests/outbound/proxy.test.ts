@@ -1,6 +1,6 @@
 import { type IncomingMessage, type Server, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { TestServer } from '../helpers/serve';
+import type { TestServer } from '../../express/testing';
 import { type Upstream, outboundPath, serveOutbound, startUpstream } from './upstream';
 
 /**

@@ -1,4 +1,4 @@
-import type { TestServer } from '../helpers/serve';
+import type { TestServer } from '../../express/testing';
 import { type Upstream, outboundPath, serveOutbound, startUpstream } from './upstream';
 
 /**

@@ -1,7 +1,7 @@
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fixtureApp } from '../helpers/fixtures';
-import { type TestServer, serve } from '../helpers/serve';
+import { type TestServer, serve } from '../../express/testing';
 
 /** A server on 127.0.0.1 that counts every TCP connection it accepts and records each request. */
 export interface Upstream {

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
-import { BomSkipper } from '../../apps/psi/formats/bom';
-import { CsvParser } from '../../apps/psi/formats/csv';
-import type { ItemParser, RawItemSink } from '../../apps/psi/formats/item-sink';
-import { JsonArrayParser } from '../../apps/psi/formats/json-array';
-import { LineParser } from '../../apps/psi/formats/lines';
+import { BomSkipper } from '../../examples/psi/formats/bom';
+import { CsvParser } from '../../examples/psi/formats/csv';
+import type { ItemParser, RawItemSink } from '../../examples/psi/formats/item-sink';
+import { JsonArrayParser } from '../../examples/psi/formats/json-array';
+import { LineParser } from '../../examples/psi/formats/lines';
 
 const BIG = 1 << 16;
 

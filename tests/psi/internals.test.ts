@@ -1,8 +1,8 @@
 import fc from 'fast-check';
-import { FingerprintSet } from '../../apps/psi/fingerprints';
-import { UploadCollector, intersect } from '../../apps/psi/intersect';
-import { intersectionBody, sortStrings } from '../../apps/psi/result-body';
-import { PsiSessions } from '../../apps/psi/sessions';
+import { FingerprintSet } from '../../examples/psi/fingerprints';
+import { UploadCollector, intersect } from '../../examples/psi/intersect';
+import { intersectionBody, sortStrings } from '../../examples/psi/result-body';
+import { PsiSessions } from '../../examples/psi/sessions';
 
 const spec = (id: string) => ({ id, participants: ['a', 'b'], cardinalityOnly: false, normalize: { trim: false, caseFold: false } });
 

@@ -1,5 +1,5 @@
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
-import type { TestServer } from '../helpers/serve';
+import type { TestServer } from '../../express/testing';
 
 /** The PSI parties of the fixture configuration. */
 export const PARTY = 'party';

@@ -1,5 +1,5 @@
 import { fixtureApp } from '../helpers/fixtures';
-import { serve, type TestServer } from '../helpers/serve';
+import { serve, type TestServer } from '../../express/testing';
 import { PARTY, type Format, createSession, encode, nextRequestSeen, openUpload, submit } from './psi-helpers';
 
 let t: TestServer;

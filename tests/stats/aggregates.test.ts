@@ -1,4 +1,4 @@
-import type { TestServer } from '../helpers/serve';
+import type { TestServer } from '../../express/testing';
 import { createComputation, result, statsServer, submit, submitRaw } from './support';
 
 let t: TestServer;

@@ -1,4 +1,4 @@
-import type { TestServer } from '../helpers/serve';
+import type { TestServer } from '../../express/testing';
 import { ROLE, createComputation, result, statsServer, submit, uniqueName } from './support';
 
 let t: TestServer;

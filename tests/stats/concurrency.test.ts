@@ -1,4 +1,4 @@
-import type { TestServer } from '../helpers/serve';
+import type { TestServer } from '../../express/testing';
 import { referenceAggregate } from './reference';
 import { ROLE, createComputation, extraAnalysts, result, statsServer, submit, submitRaw, uniqueName } from './support';
 

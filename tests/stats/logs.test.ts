@@ -1,5 +1,5 @@
 import type { Response } from 'supertest';
-import type { TestServer } from '../helpers/serve';
+import type { TestServer } from '../../express/testing';
 import { createComputation, result, statsServer, submit, submitRaw } from './support';
 
 let t: TestServer;

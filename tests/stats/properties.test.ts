@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import type { TestServer } from '../helpers/serve';
+import type { TestServer } from '../../express/testing';
 import { referenceAggregate } from './reference';
 import { createComputation, extraAnalysts, result, statsServer, submit, submitRaw } from './support';
 

@@ -1,6 +1,6 @@
 import Big from 'big.js';
-import { HttpError } from '../../apps/http/errors';
-import { Computations, DecimalComputation } from '../../apps/stats/computations';
+import { HttpError } from '../../express/http-error';
+import { Computations, DecimalComputation } from '../../examples/stats/computations';
 
 const spec = (name: string) => ({ name, type: 'sum' as const, participants: ['a', 'b'], quorum: 2 });
 const codeOf = (f: () => unknown) => {

@@ -1,5 +1,5 @@
 import { fixtureApp, userKey } from '../helpers/fixtures';
-import { serve, type TestServer } from '../helpers/serve';
+import { serve, type TestServer } from '../../express/testing';
 
 /** The stats role in the fixture configuration. */
 export const ROLE = 'analyst';

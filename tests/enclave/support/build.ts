@@ -3,7 +3,8 @@ import { dirname, join, relative } from 'node:path';
 import ts from 'typescript';
 
 const ROOT = join(__dirname, '..', '..', '..');
-const SOURCES = ['apps', 'attestation', 'contract', 'transport', 'image', 'parent', 'enclave', 'client', 'cli', 'dev', 'examples'];
+/** The folders `npm run build` compiles: the first segment of each of tsconfig.build.json's include globs. */
+const SOURCES = (JSON.parse(readFileSync(join(ROOT, 'tsconfig.build.json'), 'utf8')) as { include: string[] }).include.map((glob) => glob.split('/')[0]!);
 
 /** A JavaScript build of the project for tests that run its processes. */
 export interface TestBuild {
@@ -11,6 +12,9 @@ export interface TestBuild {
   dir: string;
   remove(): void;
 }
+
+/** The example apps' module in a build, as `cloister dev` serves it by default. */
+export const examplesApp = (buildDir: string) => ({ kind: 'module' as const, path: join(buildDir, 'examples', 'index.js') });
 
 /**
  * Transpiles every source file, file by file, into a fresh directory under `.cloister/` (inside the

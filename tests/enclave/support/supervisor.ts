@@ -26,9 +26,11 @@ export interface SupervisorProcess {
   stop(): Promise<void>;
 }
 
-/** Runs `node <build>/enclave/main.js <args>` and follows its JSON log lines. */
+/** Runs `node <build>/enclave/main.js <args>` (serving the example apps unless `args` name an app) and follows its JSON log lines. */
 export function startSupervisor(buildDir: string, args: string[], env: NodeJS.ProcessEnv = process.env): SupervisorProcess {
-  const child = spawn(process.execPath, [join(buildDir, 'enclave', 'main.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const namesApp = args.includes('--app-module') || args.includes('--') || env.CLOISTER_APP_MODULE !== undefined;
+  const appArgs = namesApp ? [] : ['--app-module', join(buildDir, 'examples', 'index.js')];
+  const child = spawn(process.execPath, [join(buildDir, 'enclave', 'main.js'), ...appArgs, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   const lines: Record<string, unknown>[] = [];
   const listeners = new Set<() => void>();
   const notify = () => [...listeners].forEach((listener) => listener());

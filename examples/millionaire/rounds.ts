@@ -1,0 +1,90 @@
+import type Big from 'big.js';
+import { richest } from './richest';
+import { conflict, forbidden, notFound } from '../../express';
+
+/** A round as its creator and participants may see it: never an amount. */
+export interface RoundSummary {
+  id: string;
+  participants: string[];
+}
+
+interface Round {
+  readonly participants: readonly string[];
+  readonly members: ReadonlySet<string>;
+  /** Amounts held only until the last one arrives; dropped as soon as the result is fixed. */
+  readonly amounts: Map<string, Big>;
+  readonly submitted: Set<string>;
+  /** Set once, when the last participant submits; never recomputed, so every reader agrees. */
+  result?: readonly string[];
+}
+
+/**
+ * Every millionaire round of one app instance. Each method runs to completion without awaiting,
+ * so simultaneous requests are serialised by the event loop: a participant's first submission is
+ * the one that counts, and the result is computed exactly once.
+ */
+export class Rounds {
+  private readonly rounds = new Map<string, Round>();
+
+  /** @param maxRounds how many rounds may exist; rounds are never deleted, since results stay readable. */
+  constructor(readonly maxRounds: number) {}
+
+  /**
+   * Opens a round. The participants must already be validated (distinct, eligible, at least two).
+   * Throws 409 `ROUND_EXISTS` for a taken id and 409 `ROUND_LIMIT_REACHED` when full.
+   */
+  create(id: string, participants: readonly string[]): RoundSummary {
+    if (this.rounds.has(id)) {
+      throw conflict('ROUND_EXISTS', 'A round with this id already exists; choose another id or omit it to get a fresh one.');
+    }
+    if (this.rounds.size >= this.maxRounds) {
+      throw conflict('ROUND_LIMIT_REACHED', `This service already holds its maximum of ${this.maxRounds} rounds; no more can be created.`);
+    }
+    this.rounds.set(id, {
+      participants: [...participants],
+      members: new Set(participants),
+      amounts: new Map(),
+      submitted: new Set(),
+    });
+    return { id, participants: [...participants] };
+  }
+
+  /**
+   * Records `name`'s wealth once. Returns how many participants have still to submit; when that
+   * reaches zero the result is fixed and the amounts are forgotten.
+   */
+  submit(id: string, name: string, wealth: Big): { missing: number } {
+    const round = this.participantRound(id, name);
+    if (round.submitted.has(name)) {
+      throw conflict('ALREADY_SUBMITTED', 'You have already submitted your wealth for this round; the first submission stands.');
+    }
+    round.submitted.add(name);
+    round.amounts.set(name, wealth);
+    const missing = round.participants.length - round.submitted.size;
+    if (missing === 0) {
+      round.result = richest(round.amounts);
+      round.amounts.clear();
+    }
+    return { missing };
+  }
+
+  /** The richest participants, once every participant has submitted (409 before that). */
+  result(id: string, name: string): readonly string[] {
+    const round = this.participantRound(id, name);
+    if (round.result === undefined) {
+      const missing = round.participants.length - round.submitted.size;
+      throw conflict(
+        'WAITING_FOR_PARTICIPANTS',
+        `${missing} of ${round.participants.length} participants have not submitted yet; ask again when everyone has.`,
+      );
+    }
+    return round.result;
+  }
+
+  private participantRound(id: string, name: string): Round {
+    const round = this.rounds.get(id);
+    if (!round) throw notFound('ROUND_NOT_FOUND', 'There is no round with this id; create one with POST /millionaire/rounds.');
+    if (!round.members.has(name)) throw forbidden('NOT_A_PARTICIPANT', 'You are not a participant in this round.');
+    return round;
+  }
+}
