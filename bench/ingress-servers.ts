@@ -2,7 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createApp } from '../tests/helpers/examples-app';
+import * as examples from '../examples';
+import { hostApp } from '../express/testing';
 import { DevNsm } from '../attestation/dev';
 import { configDigest } from '../contract/config-digest';
 import { startBridge } from '../parent/bridge';
@@ -23,7 +24,7 @@ async function main(): Promise<void> {
   const silent = () => {};
   if (role === 'app') {
     const listen = parseAddress(args[0]!);
-    const server = createServer(createApp(JSON.parse(args[1]!), { log: silent }));
+    const server = createServer(hostApp(examples, JSON.parse(args[1]!), { log: silent }));
     server.keepAliveTimeout = 60_000;
     await new Promise<void>((resolve) =>
       listen.kind === 'unix' ? server.listen(listen.path, resolve) : server.listen(listen.kind === 'tcp' ? listen.port : 0, '127.0.0.1', resolve),

@@ -8,7 +8,8 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApp } from '../tests/helpers/examples-app';
+import * as examples from '../examples';
+import { hostApp } from '../express/testing';
 import { NonNegativeDecimal } from '../examples/decimal';
 import { silentLogger } from '../express/request-log';
 import { Rounds } from '../examples/millionaire/rounds';
@@ -98,7 +99,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
 
-  const server = http.createServer(createApp(config, { log: silentLogger }));
+  const server = http.createServer(hostApp(examples, config, { log: silentLogger }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { call, close } = client((server.address() as AddressInfo).port);
   let overHttp: number[];

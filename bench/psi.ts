@@ -14,7 +14,8 @@ import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createApp } from '../tests/helpers/examples-app';
+import * as examples from '../examples';
+import { hostApp } from '../express/testing';
 import { silentLogger } from '../express/request-log';
 
 const DEFAULT_ITEMS = 1_000_000;
@@ -138,7 +139,7 @@ async function main(): Promise<void> {
   if (!global.gc) console.log('(run with node --expose-gc for steadier memory figures)');
 
   const config = { users: parties.map(user), apps: { psi: { role: 'party', maxItems: n } } };
-  const server = http.createServer(createApp(config, { log: silentLogger }));
+  const server = http.createServer(hostApp(examples, config, { log: silentLogger }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 

@@ -241,7 +241,7 @@ function banner(env: DevEnvironment, stack: LocalStack): string {
     `  dev root       ${display(env.rootPath)} (sha256 ${env.rootSha256})`,
     `  PCR0           ${env.pcrs[0]}  (SHA-384 of the built code in ${display(CODE_DIR)}/)`,
     `  PCR1           ${env.pcrs[1]}  (development constant)`,
-    `  PCR2           ${env.pcrs[2]}  (development constant)`,
+    `  PCR2           ${env.pcrs[2]}  (the app: ${env.app.kind === 'module' ? 'its module and the files beside it' : 'its command'})`,
     `  PCR16          ${env.pcrs[16]}  (the configuration, locked at boot)`,
     `  config         ${display(env.configPath)}`,
     `  config digest  ${env.configDigest}`,

@@ -4,6 +4,7 @@ import { registerBuild } from './build';
 import { registerCall } from './call';
 import { registerConfigDigest } from './config-digest';
 import { registerDev } from './dev';
+import { registerInit } from './init';
 import { registerKeygen } from './keygen';
 import { registerPcrs } from './pcrs';
 import { registerRun } from './run';
@@ -11,7 +12,6 @@ import type { CliIo } from './io';
 import { UsageError } from './usage-error';
 import { registerVerify } from './verify';
 import { registerVerifyBuild } from './verify-build';
-
 
 /**
  * Runs `cloister` with `argv` (without the node and script names) and resolves to the exit status:
@@ -24,6 +24,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .description('Verify and talk to Cloister enclaves.')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+  registerInit(program, io, exit);
   registerKeygen(program, io, exit);
   registerAttest(program, io, exit);
   registerCall(program, io, exit);
