@@ -1,159 +1,13 @@
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { appConfigOf, appModuleOf } from '../contract/app-context';
-import type { AppModule } from '../contract/app-host';
-import { ConfigError } from '../contract/config';
-import { pcr16For } from '../contract/config-digest';
-import { DevPki, DevPkiError } from '../attestation/dev';
-import { ClientError } from '../client/errors';
-import { IDENTITY_FILES, generateIdentity, loadIdentity } from '../client/identity';
-import { loadConfigFile } from '../contract/load-config';
+import { existsSync } from 'node:fs';
+import { CODE_DIR, DEV_USERS, DEFAULT_DEV_DIR, DEFAULT_DEV_PORT, type DevEnvironment, DevEnvironmentError, EXAMPLES_APP, prepareDevEnvironment, startDevStack } from '../dev/environment';
 import { LocalStackError } from '../dev/local/errors';
-import { type LocalStack, startLocalStack } from '../dev/local/local-stack';
-import { formatAddress } from '../transport/address';
-import { type DevelopmentPcrs, developmentPcrs } from '../dev/local/measurements';
+import type { LocalStack } from '../dev/local/local-stack';
 import type { HostedApp } from '../enclave/hosted-app';
+import { formatAddress } from '../transport/address';
 import type { CliIo } from './io';
 import { UsageError } from './usage-error';
-
-/** The users of the sample configuration, each with a key generated on first run. */
-export const DEV_USERS = ['alice', 'bob', 'carol'] as const;
-/** One of the sample users. */
-export type DevUser = (typeof DEV_USERS)[number];
-const DEV_ROLE = 'member';
-/** Where local mode keeps its state unless told otherwise (`--dir`). */
-export const DEFAULT_DEV_DIR = '.cloister/dev';
-/** The bridge's port on 127.0.0.1 unless told otherwise (`--port`). */
-export const DEFAULT_DEV_PORT = 8443;
-/** The built code this command belongs to (dist/): what the supervisor runs and PCR0 measures. */
-const CODE_DIR = resolve(__dirname, '..');
-/** What `cloister dev` serves unless told otherwise: the example apps, as one app module. */
-export const EXAMPLES_APP: HostedApp = { kind: 'module', path: join(CODE_DIR, 'examples', 'index.js') };
-
-/** Everything a local-mode client needs, as prepared under the development directory. */
-export interface DevEnvironment {
-  dir: string;
-  /** The app the stack serves. */
-  app: HostedApp;
-  /** The development root certificate clients pin (policy.json names it). */
-  rootPath: string;
-  /** SHA-256 of the root certificate's DER, hex: to recognise it at a glance. */
-  rootSha256: string;
-  configPath: string;
-  /** SHA-384 of the configuration, hex. */
-  configDigest: string;
-  pcrs: DevelopmentPcrs & { 16: string };
-  /** The client policy trusting exactly this stack. */
-  policyPath: string;
-  /** Identity directory of each sample user. */
-  users: Record<DevUser, string>;
-  /** Sample users whose key the configuration does not list (it was edited, or the keys were replaced). */
-  unconfiguredUsers: DevUser[];
-}
-
-/**
- * Prepares `dir` for local mode: the development NSM's root (created once, then reused), keys of
- * alice, bob and carol under `users/` (generated on first run, never replaced), a sample
- * configuration `config.json` (written once, so edits stay) unless `configPath` names another,
- * and `policy.json`, rewritten every time since PCR0 measures the current build.
- */
-export async function prepareDevEnvironment(dir: string, configPath?: string, app: HostedApp = EXAMPLES_APP): Promise<DevEnvironment> {
-  try {
-    return await prepare(resolve(dir), configPath, app);
-  } catch (e) {
-    // A corrupt root, a damaged key or a bad configuration: the user's files to fix, named in the message.
-    if (e instanceof ConfigError) throw new UsageError(`${configPath ?? join(dir, 'config.json')}: ${e.message}`);
-    if (e instanceof ClientError || e instanceof DevPkiError) throw new UsageError(e.message);
-    throw e;
-  }
-}
-
-async function prepare(dir: string, configPath: string | undefined, app: HostedApp): Promise<DevEnvironment> {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const pki = await DevPki.open({ dir });
-
-  const users = {} as DevEnvironment['users'];
-  const keys = new Map<string, string>();
-  for (const name of DEV_USERS) {
-    const userDir = join(dir, 'users', name);
-    users[name] = userDir;
-    const existing = existsSync(join(userDir, IDENTITY_FILES.key)) || existsSync(join(userDir, IDENTITY_FILES.cert));
-    keys.set(name, existing ? loadIdentity(userDir).keyDigest : (await generateIdentity(name, userDir)).keyLine);
-  }
-
-  const config = resolve(configPath ?? join(dir, 'config.json'));
-  if (configPath === undefined && !existsSync(config)) writeAtomically(config, `${JSON.stringify(sampleConfig(keys, app), null, 2)}\n`);
-  const loaded = loadConfigFile(config);
-  if (app.kind === 'module') appConfigOf(loadAppModule(app.path), loaded.config);
-  const { digest } = loaded;
-  const configuredKeys = new Set(loaded.config.users.map((u) => u.key));
-  const unconfiguredUsers = DEV_USERS.filter((name) => !configuredKeys.has(keys.get(name)!));
-
-  const pcrs = { ...developmentPcrs(CODE_DIR, app), 16: pcr16For(digest).toString('hex') };
-  const policyPath = join(dir, 'policy.json');
-  const policy = {
-    // Relative to the policy file, as client policies read it: the directory may move.
-    root: relative(dir, pki.rootCertificatePath),
-    pcrs: { 0: [pcrs[0]], 1: [pcrs[1]], 2: [pcrs[2]], 16: [pcrs[16]] },
-    config: digest.toString('hex'),
-    maxAgeSeconds: 300,
-    allowDebug: false,
-  };
-  writeAtomically(policyPath, `${JSON.stringify(policy, null, 2)}\n`);
-  const rootSha256 = createHash('sha256').update(pki.rootCertificateDer).digest('hex');
-  return { dir, app, rootPath: pki.rootCertificatePath, rootSha256, configPath: config, configDigest: digest.toString('hex'), pcrs, policyPath, users, unconfiguredUsers };
-}
-
-/**
- * Users alice, bob and carol, all `member`, so that every example app has three participants; the
- * examples' block only when the stack serves them, since another app declares its own.
- */
-function sampleConfig(keys: Map<string, string>, app: HostedApp): object {
-  return {
-    users: DEV_USERS.map((name) => ({ name, role: DEV_ROLE, key: keys.get(name) })),
-    outbound: [],
-    ...(app === EXAMPLES_APP && { apps: { millionaire: { role: DEV_ROLE }, psi: { role: DEV_ROLE }, stats: { role: DEV_ROLE } } }),
-  };
-}
-
-/**
- * The app module, loaded here too so that a configuration its schema refuses is reported before
- * anything starts, as any other configuration mistake is.
- */
-function loadAppModule(path: string): AppModule {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return appModuleOf(require(path), path);
-  } catch (e) {
-    throw new UsageError(`--app-module ${path} could not be loaded: ${e instanceof Error ? e.message : String(e)}`);
-  }
-}
-
-function writeAtomically(path: string, text: string): void {
-  writeFileSync(`${path}.tmp`, text, { mode: 0o644 });
-  renameSync(`${path}.tmp`, path);
-}
-
-/** Starts the local stack on a prepared environment; a busy port is a usage error. */
-export async function startDevStack(env: DevEnvironment, port: number, showLogs: boolean): Promise<LocalStack> {
-  try {
-    return await startLocalStack({
-      codeDir: CODE_DIR,
-      app: env.app,
-      configPath: env.configPath,
-      devDir: env.dir,
-      pcrs: env.pcrs,
-      runDir: join(env.dir, 'run'),
-      port,
-      showLogs,
-    });
-  } catch (e) {
-    if (e instanceof LocalStackError && e.code === 'PORT_BUSY') throw new UsageError(e.message);
-    throw e;
-  }
-}
 
 interface DevFlags {
   appModule?: string;
@@ -177,6 +31,16 @@ export function registerDev(program: Command, io: CliIo, exit: (status: number) 
     .action(async (command: string[], flags: DevFlags) => exit(await runDev(hostedApp(flags.appModule, command), flags, io)));
 }
 
+/** The environment for `cloister dev`, its mistakes reported as usage errors naming the file. */
+async function prepareForDev(dir: string, configPath: string | undefined, app: HostedApp): Promise<DevEnvironment> {
+  try {
+    return await prepareDevEnvironment(dir, configPath, app);
+  } catch (e) {
+    if (e instanceof DevEnvironmentError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
 function hostedApp(modulePath: string | undefined, command: string[]): HostedApp {
   if (modulePath !== undefined && command.length > 0) throw new UsageError('Give either --app-module or a command after "--", not both.');
   if (modulePath !== undefined) {
@@ -190,7 +54,7 @@ function hostedApp(modulePath: string | undefined, command: string[]): HostedApp
 async function runDev(app: HostedApp, flags: DevFlags, io: CliIo): Promise<number> {
   const port = Number(flags.port);
   if (!/^\d{1,5}$/.test(flags.port) || port < 1 || port > 65_535) throw new UsageError(`--port ${flags.port} is not a TCP port (1 to 65535).`);
-  const env = await prepareDevEnvironment(flags.dir, flags.config, app);
+  const env = await prepareForDev(flags.dir, flags.config, app);
   for (const name of env.unconfiguredUsers) {
     // Otherwise calls as this user would get 401s with no hint why.
     io.stderr(`cloister dev: warning: ${name}'s key (${display(env.users[name])}) is not in ${display(env.configPath)}; calls as ${name} get no identity.\n`);
@@ -207,6 +71,7 @@ async function runDev(app: HostedApp, flags: DevFlags, io: CliIo): Promise<numbe
     try {
       stack = await startDevStack(env, port, !flags.quiet);
     } catch (e) {
+      if (e instanceof LocalStackError && e.code === 'PORT_BUSY') throw new UsageError(e.message);
       if (!(e instanceof LocalStackError) || e.code !== 'PROCESS_FAILED') throw e;
       io.stderr(`cloister dev: ${e.message}\n`);
       return 1;
@@ -251,7 +116,7 @@ function banner(env: DevEnvironment, stack: LocalStack): string {
     'From another shell:',
     `  npx cloister call ${stack.url}/hello --identity ${display(env.users.alice)} --policy ${policy}`,
     `  npx cloister attest ${stack.url} --policy ${policy}`,
-    '  npm run demo',
+    ...(env.app === EXAMPLES_APP ? ['  npm run demo'] : []),
     '',
     'Ctrl-C stops it.',
     '',

@@ -1,8 +1,9 @@
+import { Command } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { AttestedAgent, type AttestedServer, ClientError, type ClientPolicy, attest, loadIdentity, loadPolicy } from '../client';
-import { DEFAULT_DEV_DIR, DEFAULT_DEV_PORT, DEV_USERS, type DevUser, prepareDevEnvironment, startDevStack } from '../cli/dev';
+import { DEFAULT_DEV_DIR, DEFAULT_DEV_PORT, DEV_USERS, type DevUser, prepareDevEnvironment, startDevStack } from './environment';
 import type { LocalStack } from './local/local-stack';
 import { JsonClient } from './json-client';
 
@@ -24,16 +25,22 @@ const SETS: Record<DevUser, string[]> = {
   carol: ['margaret@example.org', 'ada@example.org', 'dennis@example.org'],
 };
 
-function flag(name: string, fallback: string): string {
-  const at = process.argv.indexOf(name);
-  return at >= 0 && process.argv[at + 1] !== undefined ? process.argv[at + 1]! : fallback;
+/** `node dist/dev/demo.js [--dir DIR] [--port PORT]`, parsed as every other entry point's flags are. */
+function demoFlags(): { dir: string; port: string } {
+  return new Command('demo')
+    .description('Three parties use the example apps through the local attested stack.')
+    .option('--dir <dir>', 'development directory', DEFAULT_DEV_DIR)
+    .option('--port <port>', 'TCP port of the bridge on 127.0.0.1', String(DEFAULT_DEV_PORT))
+    .parse(process.argv)
+    .opts<{ dir: string; port: string }>();
 }
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
 
 async function main(): Promise<void> {
-  const dir = flag('--dir', DEFAULT_DEV_DIR);
-  const port = Number(flag('--port', String(DEFAULT_DEV_PORT)));
+  const flags = demoFlags();
+  const dir = flags.dir;
+  const port = Number(flags.port);
   if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new Error(`--port must be a TCP port (1 to 65535).`);
   const url = `https://127.0.0.1:${port}`;
   const policyPath = join(dir, 'policy.json');

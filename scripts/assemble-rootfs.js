@@ -23,20 +23,18 @@
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
+const util = require('node:util');
 
 const USAGE = 'usage: node scripts/assemble-rootfs.js --out DIR [--from CHECKOUT] [--manifest FILE]\n';
 
+// node:util's parser, not a package: this runs in the Dockerfile's build stage with the production tree only.
 function parseArgs(argv) {
-  const values = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const at = arg.indexOf('=');
-    const [flag, inline] = arg.startsWith('--') && at > 0 ? [arg.slice(0, at), arg.slice(at + 1)] : [arg, undefined];
-    if (!['--out', '--from', '--manifest'].includes(flag)) throw new Error(`unknown argument "${arg}"`);
-    const value = inline ?? argv[++i];
-    if (!value) throw new Error(`${flag} needs a value`);
-    values[flag.slice(2)] = value;
-  }
+  const { values } = util.parseArgs({
+    args: argv,
+    options: { out: { type: 'string' }, from: { type: 'string' }, manifest: { type: 'string' } },
+    strict: true,
+  });
+  for (const [flag, value] of Object.entries(values)) if (value === '') throw new Error(`--${flag} needs a value`);
   if (!values.out) throw new Error('--out DIR is required');
   const out = path.resolve(values.out);
   return {

@@ -16,30 +16,26 @@
  */
 const fs = require('node:fs');
 const path = require('node:path');
+const util = require('node:util');
 
 const USAGE = 'usage: node scripts/check-install.js [--omit=dev|optional|peer ...] [--from CHECKOUT]\n';
 const OMITTABLE = ['dev', 'optional', 'peer'];
 
 class UsageError extends Error {}
 
+// node:util's parser, not a package: this runs in the Dockerfile before anything is trusted to be installed.
 function parseArgs(argv) {
-  const omit = new Set();
-  let from = path.join(__dirname, '..');
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const at = arg.indexOf('=');
-    const [flag, inline] = arg.startsWith('--') && at > 0 ? [arg.slice(0, at), arg.slice(at + 1)] : [arg, undefined];
-    if (flag !== '--omit' && flag !== '--from') throw new UsageError(`unknown argument "${arg}"`);
-    const value = inline ?? argv[++i];
-    if (!value) throw new UsageError(`${flag} needs a value`);
-    if (flag === '--from') {
-      from = value;
-    } else {
-      if (!OMITTABLE.includes(value)) throw new UsageError(`--omit takes ${OMITTABLE.join(', ')}, not "${value}"`);
-      omit.add(value);
-    }
+  let values;
+  try {
+    ({ values } = util.parseArgs({ args: argv, options: { omit: { type: 'string', multiple: true }, from: { type: 'string' } }, strict: true }));
+  } catch (e) {
+    throw new UsageError(e.message);
   }
-  return { omit, from: path.resolve(from) };
+  for (const value of values.omit ?? []) {
+    if (!OMITTABLE.includes(value)) throw new UsageError(`--omit takes ${OMITTABLE.join(', ')}, not "${value}"`);
+  }
+  if (values.from === '') throw new UsageError('--from needs a value');
+  return { omit: new Set(values.omit ?? []), from: path.resolve(values.from ?? path.join(__dirname, '..')) };
 }
 
 /** Whether npm leaves this lockfile entry out when `omit` is in force (npm's own rule for devOptional). */
