@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 import * as path from 'node:path';
 
 /**
@@ -15,4 +16,10 @@ export function findAddon(fileName: string): string | undefined {
     const isRoot = fs.existsSync(path.join(dir, 'package.json')) || fs.existsSync(path.join(dir, 'binding.gyp'));
     if (isRoot || path.dirname(dir) === dir) return undefined;
   }
+}
+
+/** Loads the addon at `file` (from `findAddon`); what it exports is for the caller to check. */
+export function loadAddon(file: string): unknown {
+  // A native addon is loaded by its path, found at run time, so it cannot be an import.
+  return createRequire(__filename)(file);
 }

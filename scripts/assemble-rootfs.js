@@ -20,7 +20,7 @@
  * line per entry: `<sha256 hex>  <mode octal>  <size>  <path>` for files and
  * `symlink  <path> -> <target>` for symbolic links; its own SHA-256 is printed as the tree digest.
  */
-const crypto = require('node:crypto');
+const { createHash } = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const util = require('node:util');
@@ -133,7 +133,7 @@ function assemble({ out, from, manifest }) {
       fs.writeFileSync(target, bytes, { mode });
       fs.chmodSync(target, mode); // not subject to the umask
       fs.utimesSync(target, epoch, epoch);
-      const sha = crypto.createHash('sha256').update(bytes).digest('hex');
+      const sha = createHash('sha256').update(bytes).digest('hex');
       lines.push(`${sha}  ${mode.toString(8).padStart(4, '0')}  ${bytes.length}  ${rel}`);
     } else {
       throw new Error(`${source} is neither a file, a directory nor a symbolic link`);
@@ -146,7 +146,7 @@ function assemble({ out, from, manifest }) {
   }
   const text = `${lines.join('\n')}\n`;
   fs.writeFileSync(manifest, text);
-  return { files: lines.length, digest: crypto.createHash('sha256').update(text).digest('hex') };
+  return { files: lines.length, digest: createHash('sha256').update(text).digest('hex') };
 }
 
 function main() {

@@ -1,7 +1,7 @@
 import { Server, Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { getSystemErrorName } from 'node:util';
-import { findAddon } from '../contract/find-addon';
+import { findAddon, loadAddon } from '../contract/find-addon';
 
 /**
  * AF_VSOCK for Node: the one file that touches the `cloister_vsock` addon (native/vsock.c) and
@@ -64,7 +64,7 @@ export function loadVsockAddon(): VsockAddon {
     why = `the vsock addon (build/Release/${ADDON_FILE}) is not built: run \`npm run install\` (needs python3, make and a C compiler), or use tcp:// or unix:// addresses.`;
   } else {
     try {
-      const addon = require(file) as VsockAddon;
+      const addon = loadAddon(file) as VsockAddon;
       if (typeof addon?.listen === 'function' && typeof addon.connect === 'function' && typeof addon.watchWritable === 'function') {
         return (cached = addon);
       }

@@ -23,6 +23,7 @@ interface LockEntry {
   optional?: boolean;
   devOptional?: boolean;
 }
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a plain CommonJS script, without type declarations
 const { expectedPackages } = require('../../scripts/check-install.js') as {
   expectedPackages(lock: unknown, omit: Set<string>): [string, LockEntry][];
 };

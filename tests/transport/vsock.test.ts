@@ -14,7 +14,6 @@ import { VMADDR_CID_ANY, VsockError, adoptSocket, connectVsock, listenVsock, soc
 const support = vsockSupport();
 const addonLoads = support.ok || !/not available/.test(support.reason);
 if (!support.ok) {
-  // eslint-disable-next-line no-console
   console.warn(`vsock tests skipped: ${support.reason}`);
 }
 const describeVsock = support.ok ? describe : describe.skip;

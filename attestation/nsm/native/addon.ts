@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { constants } from 'node:os';
 import { NsmError } from '../nsm';
-import { findAddon } from '../../../contract/find-addon';
+import { findAddon, loadAddon } from '../../../contract/find-addon';
 
 /**
  * The whole boundary between TypeScript and the `cloister_nsm` addon (nsm.c): finding and loading
@@ -42,7 +42,7 @@ export function loadNsmAddon(devicePath: string = NSM_DEVICE_PATH, file: string 
   let cause: unknown;
   if (file) {
     try {
-      const addon = require(file) as NsmAddon;
+      const addon = loadAddon(file) as NsmAddon;
       if (typeof addon?.open === 'function' && typeof addon.request === 'function' && typeof addon.close === 'function') {
         loaded.set(file, addon);
         return addon;
