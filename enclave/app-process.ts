@@ -131,6 +131,8 @@ export class AppProcess {
     });
     child.once('exit', (code, signal) => {
       clearTimeout(readyTimer);
+      // What a command started may outlive it and hold the app's address; its group goes with it.
+      if (this.options.app.kind === 'command') this.signal(child, 'SIGKILL');
       if (this.child === child) {
         this.child = undefined;
         this.listening = false;

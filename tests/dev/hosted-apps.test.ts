@@ -7,7 +7,9 @@ import { AttestedAgent } from '../../client/agent';
 import { loadIdentity } from '../../client/identity';
 import { loadPolicy } from '../../client/policy';
 import { type TestBuild, buildForTests } from '../enclave/support/build';
+import { startSupervisor } from '../enclave/support/supervisor';
 import { freePort } from '../helpers/free-port';
+import { isAlive } from '../helpers/processes';
 
 /**
  * The local stack serving apps that are not the examples: one given as a module path, one as a
@@ -182,6 +184,43 @@ describe('the local stack hosting an app given by command', () => {
   );
 });
 
+describe('the supervisor hosting a command', () => {
+  onLinux(
+    'restarts the command when it dies, on the same address, and stops its whole process group on SIGTERM',
+    async () => {
+      const config = join(tmp, 'supervisor-config.json');
+      writeFileSync(config, JSON.stringify({ users: [], apps: { greeting: 'hi' } }));
+      const sv = startSupervisor(build.dir, [
+        '--config', config, '--nsm', 'dev', '--dev-dir', join(tmp, 'sv-dev'), '--ingress', 'tcp://127.0.0.1:0', '--app', 'tcp://127.0.0.1:0',
+        // A shell that stays, with the server as its child: the process group is what is stopped.
+        '--', '/bin/sh', '-c', `"${process.execPath}" "${join(tmp, 'server.js')}"; exit 3`,
+      ]);
+      try {
+        const ready = await sv.ready;
+        const first = await sv.waitFor('app.ready');
+        expect(first.app).toMatch(/^command "\/bin\/sh"/);
+        expect(ready.app).toMatch(/^tcp:\/\/127\.0\.0\.1:[1-9]\d*$/);
+        const firstServer = findProcess(join(tmp, 'server.js'))!;
+        process.kill(first.pid as number, 'SIGKILL');
+        const second = await sv.waitFor('app.ready', (line) => line.pid !== first.pid, 15_000);
+        expect(second.address).toBe(ready.app);
+        expect(sv.lines.find((l) => l.event === 'app.exited' && l.pid === first.pid)).toMatchObject({ reason: 'killed by SIGKILL' });
+        expect(isAlive(firstServer)).toBe(false);
+        const secondServer = findProcess(join(tmp, 'server.js'))!;
+        const answer = await fetch(`http://${ready.app.slice('tcp://'.length)}/`).then((res) => res.json());
+        expect(answer).toMatchObject({ kind: 'command', config: { greeting: 'hi' }, name: null });
+        await sv.stop();
+        expect(await sv.exited).toEqual({ code: 0, signal: null });
+        expect(isAlive(second.pid as number)).toBe(false);
+        expect(isAlive(secondServer)).toBe(false);
+      } finally {
+        await sv.stop();
+      }
+    },
+    60_000,
+  );
+});
+
 /** The pid of the process whose command line names `script` (Linux). */
 function findProcess(script: string): number | undefined {
   for (const entry of readdirSync('/proc')) {
@@ -195,11 +234,3 @@ function findProcess(script: string): number | undefined {
   return undefined;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

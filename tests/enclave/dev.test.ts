@@ -16,6 +16,7 @@ import { developmentPcrs } from '../../dev/local/measurements';
 import { type TestBuild, buildForTests, examplesApp } from './support/build';
 import { listeningSockets } from './support/listening';
 import { freePort } from '../helpers/free-port';
+import { isAlive } from '../helpers/processes';
 
 const onLinux = process.platform === 'linux' ? it : it.skip;
 
@@ -85,14 +86,6 @@ function childrenOf(pid: number): number[] {
 /** The command line of `pid` (Linux). */
 const commandOf = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -15,6 +15,7 @@ import { type TestBuild, buildForTests } from './support/build';
 import { type Outcome, call, ingressAgent, streamingCall } from './support/https';
 import { listeningSockets } from './support/listening';
 import { type ReadyLine, type SupervisorProcess, startSupervisor } from './support/supervisor';
+import { isAlive } from '../helpers/processes';
 
 const PCR0 = createHash('sha384').update('test image').digest('hex');
 const onLinux = process.platform === 'linux' ? it : it.skip;
@@ -41,14 +42,6 @@ const portOf = (ready: ReadyLine) => {
 
 const appPids = (sv: SupervisorProcess) => sv.lines.filter((l) => l.event === 'app.ready').map((l) => l.pid as number);
 
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 beforeAll(async () => {
   build = buildForTests();
