@@ -1,3 +1,4 @@
+import { requireCanonicalEnvelope, requireTag18Only } from './canonical-envelope';
 import { type CoseSign1, decodeSign1, requireEs384, verifyEs384 } from './cose-sign1';
 import { AttestationError } from './errors';
 import { type AttestationPayload, readPayload } from './payload';
@@ -61,7 +62,9 @@ function read(bytes: Uint8Array): { message: CoseSign1; payload: AttestationPayl
   if (bytes.length > MAX_DOCUMENT_BYTES) {
     throw new AttestationError('BAD_CBOR', `The document is ${bytes.length} bytes; attestation documents are at most ${MAX_DOCUMENT_BYTES}.`);
   }
+  requireTag18Only(bytes);
   const message = decodeSign1(bytes);
+  requireCanonicalEnvelope(bytes, message);
   requireEs384(message);
   return { message, payload: readPayload(message.payload) };
 }
