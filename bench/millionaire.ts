@@ -19,7 +19,9 @@ const MAX_ROUNDS = 5_000;
 const WARMUP_ROUNDS = 50;
 
 const user = (name: string) => ({ name, role: 'bidder', key: `sha256:${createHash('sha256').update(name).digest('hex')}` });
-const config = { users: [user('alice'), user('bob')], apps: { millionaire: { role: 'bidder' } } };
+/** Every round of a run (and its warm-up) stays live, so the limits are set to hold them all. */
+const LIVE_ROUNDS = { maxLive: 1_000_000, maxPerCaller: 1_000_000 };
+const config = { users: [user('alice'), user('bob')], apps: { millionaire: { role: 'bidder', ...LIVE_ROUNDS } } };
 
 /** Two amounts per round that differ only in their 20th decimal, so a double could not tell them apart. */
 function amounts(i: number): [string, string] {
@@ -70,7 +72,7 @@ async function httpRound(call: ReturnType<typeof client>['call'], i: number): Pr
 function inProcessRound(rounds: Rounds, i: number): void {
   const id = `bench-${i}`;
   const [alice, bob] = amounts(i);
-  rounds.create(id, ['alice', 'bob']);
+  rounds.create(id, ['alice', 'bob'], 'alice');
   rounds.submit(id, 'alice', NonNegativeDecimal.parse(alice));
   rounds.submit(id, 'bob', NonNegativeDecimal.parse(bob));
   if (rounds.result(id, 'alice').join() !== winner(i)) throw new Error(`round ${i}: wrong in-process result`);
@@ -109,7 +111,7 @@ async function main(): Promise<void> {
     close();
     server.close();
   }
-  const state = new Rounds(WARMUP_ROUNDS + requested);
+  const state = new Rounds({ ttlMs: 3_600_000, ...LIVE_ROUNDS });
   const inProcess = await time(requested, (i) => inProcessRound(state, i));
 
   const h = summary(overHttp);

@@ -1,5 +1,9 @@
 import { z } from 'zod';
 import { IDENTITY_PATTERN, MAX_IDENTITY_CHARS } from '../express';
+import { type LifecycleDefaults, lifecycleSettings } from './lifecycle/lifecycle-settings';
+
+/** Millionaire rounds: an hour to gather everyone's wealth and read the answer. */
+export const ROUND_DEFAULTS: LifecycleDefaults = { ttlSeconds: 3600, maxLive: 10_000, maxPerCaller: 100 };
 
 const positiveInt = (max: number) => z.number().int().min(1).max(max);
 
@@ -16,7 +20,7 @@ const appRole = { role: Role.optional().describe('Only configured callers with t
  */
 export const ExamplesConfigSchema = z.strictObject({
   hello: z.strictObject({}).optional(),
-  millionaire: z.strictObject({ ...appRole }).optional(),
+  millionaire: z.strictObject({ ...appRole, ...lifecycleSettings('rounds', ROUND_DEFAULTS) }).optional(),
   psi: z
     .strictObject({
       ...appRole,

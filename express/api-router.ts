@@ -68,6 +68,10 @@ export class ApiRouter {
     return this.add('post', path, spec, handler);
   }
 
+  delete<Q extends z.ZodType | undefined = undefined>(path: string, spec: RouteSpec<undefined, Q>, handler: RouteHandler<undefined, Q>): this {
+    return this.add('delete', path, spec, handler);
+  }
+
   /** The OpenAPI 3.1 `paths` entries of every route added so far. */
   openApiPaths(): Record<string, Record<string, object>> {
     const paths: Record<string, Record<string, object>> = {};

@@ -23,6 +23,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       log({ level: 'error', event: 'unhandled', method: req.method, path: req.path, error: describe(err) });
       error = new HttpError(500, 'INTERNAL', 'The server could not handle this request. Try again; if it persists, tell the operator.');
     }
+    res.set(error.headers);
     res.status(error.status).json({ error: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) });
   };
 }

@@ -16,6 +16,8 @@ export class HttpError extends Error {
     readonly code: string,
     message: string,
     readonly details?: FieldIssue[],
+    /** Response headers that belong to the answer, e.g. `Retry-After` on a 429. */
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
     this.name = 'HttpError';
@@ -29,3 +31,6 @@ export const forbidden = (code: string, message: string) => new HttpError(403, c
 export const notFound = (code: string, message: string) => new HttpError(404, code, message);
 export const conflict = (code: string, message: string) => new HttpError(409, code, message);
 export const tooLarge = (code: string, message: string) => new HttpError(413, code, message);
+/** A limit that frees up with time: 429, and `Retry-After` says when (whole seconds, at least 1). */
+export const tooManyRequests = (code: string, message: string, retryAfterSeconds: number) =>
+  new HttpError(429, code, message, undefined, { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) });

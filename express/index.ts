@@ -41,7 +41,7 @@ export {
 } from './identity';
 export { ApiRouter, ErrorBody, type ResponseSpec, type RouteHandler, type RouteSpec, errorResponse, jsonSchema, validate } from './api-router';
 export { errorHandler, notFoundHandler } from './error-handler';
-export { type FieldIssue, HttpError, badRequest, conflict, forbidden, notFound, tooLarge, unauthorized } from './http-error';
+export { type FieldIssue, HttpError, badRequest, conflict, forbidden, notFound, tooLarge, tooManyRequests, unauthorized } from './http-error';
 export { ExactNumber, jsonBody } from './json-body';
 export { openApiDocument } from './openapi';
 export { readBody } from './read-body';

@@ -1,20 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { Request } from 'express';
-import type { ExamplesConfig } from '../config';
+import { type ExamplesConfig, ROUND_DEFAULTS } from '../config';
+import { lifecycleLimits } from '../lifecycle/lifecycle-settings';
 import { eligibleParticipants } from '../eligible-participants';
 import { Rounds } from './rounds';
 import { RoundCreated, RoundResult, SubmitWealthBody, WealthAccepted, createRoundBody } from './schemas';
 import { ApiRouter, type AppContext, callerOf, errorResponse } from '../../express';
 
-/** Settings of the millionaire app that the runtime configuration does not carry. */
-export interface MillionaireOptions {
-  /** Most rounds held at once, the `default` round included (default 10,000). */
-  maxRounds?: number;
-}
-
-const DEFAULT_MAX_ROUNDS = 10_000;
-/** The round open from startup to every eligible caller. */
+/** The round open from startup to every eligible caller, and opened again whenever it expires. */
 export const DEFAULT_ROUND = 'default';
+/** Who creates the default round: no caller, so it counts against no caller's limit. */
+const SERVICE = '(service)';
 
 // Express types a parameter as string | string[] because wildcards repeat; `:round` never does.
 const roundOf = (req: Request): string => {
@@ -27,12 +23,12 @@ const roundOf = (req: Request): string => {
  * wealth once, and once all have, each may learn who is richest (everyone who ties), and nothing
  * else. No amount ever appears in a response, an error or a log line.
  */
-export function millionaireApp(settings: ExamplesConfig['millionaire'], ctx: AppContext, options: MillionaireOptions = {}): ApiRouter {
+export function millionaireApp(settings: ExamplesConfig['millionaire'], ctx: AppContext): ApiRouter {
   const role = settings?.role;
   const eligible = eligibleParticipants(ctx, role);
-  const rounds = new Rounds(options.maxRounds ?? DEFAULT_MAX_ROUNDS);
-  if (eligible.length >= 2) rounds.create(DEFAULT_ROUND, eligible);
-
+  const openDefaultRound = () => eligible.length >= 2 && rounds.create(DEFAULT_ROUND, eligible, SERVICE);
+  const rounds = new Rounds(lifecycleLimits(settings, ROUND_DEFAULTS), (id) => id === DEFAULT_ROUND && openDefaultRound());
+  openDefaultRound();
 
   return new ApiRouter('/millionaire', ctx.limits.jsonBodyBytes)
     .post(
@@ -45,11 +41,12 @@ export function millionaireApp(settings: ExamplesConfig['millionaire'], ctx: App
         body: createRoundBody(eligible, role),
         responses: {
           201: { description: 'The round is open.', schema: RoundCreated },
-          409: errorResponse('ROUND_EXISTS: the id is taken; ROUND_LIMIT_REACHED: no more rounds can be held.'),
+          409: errorResponse('ROUND_EXISTS: the id is taken.'),
+          429: errorResponse('ROUND_LIMIT_REACHED: you, or the app, hold as many live rounds as allowed; Retry-After says when one expires.'),
         },
       },
       (req, res, { body }) => {
-        const round = rounds.create(body.id ?? randomUUID(), body.participants);
+        const round = rounds.create(body.id ?? randomUUID(), body.participants, callerOf(req).name);
         ctx.log({ level: 'info', event: 'millionaire.round_created', round: round.id, participants: round.participants.length, by: callerOf(req).name });
         res.status(201).json(round);
       },
@@ -73,6 +70,24 @@ export function millionaireApp(settings: ExamplesConfig['millionaire'], ctx: App
         const { missing } = rounds.submit(id, name, body.wealth);
         ctx.log({ level: 'info', event: 'millionaire.wealth_submitted', round: id, by: name, missing });
         res.status(201).json({ submitted: true, missing });
+      },
+    )
+    .delete(
+      '/rounds/:round',
+      {
+        summary: 'Delete a round, and any amounts and result with it.',
+        description: 'Its creator may at any time; a participant only while nobody has submitted.',
+        responses: {
+          204: { description: 'Deleted: the round, its amounts and its result are forgotten.' },
+          403: errorResponse('NOT_ALLOWED_TO_DELETE'),
+          404: errorResponse('ROUND_NOT_FOUND'),
+        },
+      },
+      (req, res) => {
+        const { name } = callerOf(req);
+        rounds.delete(roundOf(req), name);
+        ctx.log({ level: 'info', event: 'millionaire.round_deleted', round: roundOf(req), by: name });
+        res.status(204).end();
       },
     )
     .get(

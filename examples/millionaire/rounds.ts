@@ -1,4 +1,5 @@
 import type Big from 'big.js';
+import { type LifecycleLimits, ResourceStore } from '../lifecycle/resource-store';
 import { richest } from './richest';
 import { conflict, forbidden, notFound } from '../../express';
 
@@ -6,6 +7,8 @@ import { conflict, forbidden, notFound } from '../../express';
 export interface RoundSummary {
   id: string;
   participants: string[];
+  /** When the round and its result are forgotten (ISO 8601). */
+  expiresAt: string;
 }
 
 interface Round {
@@ -24,29 +27,46 @@ interface Round {
  * the one that counts, and the result is computed exactly once.
  */
 export class Rounds {
-  private readonly rounds = new Map<string, Round>();
-
-  /** @param maxRounds how many rounds may exist; rounds are never deleted, since results stay readable. */
-  constructor(readonly maxRounds: number) {}
+  private readonly rounds: ResourceStore<Round>;
 
   /**
-   * Opens a round. The participants must already be validated (distinct, eligible, at least two).
-   * Throws 409 `ROUND_EXISTS` for a taken id and 409 `ROUND_LIMIT_REACHED` when full.
+   * Rounds live `limits.ttlMs`, result included; `limits` bound how many live at once.
+   * `onExpire` hears the id of each round that expired.
    */
-  create(id: string, participants: readonly string[]): RoundSummary {
+  constructor(limits: LifecycleLimits, onExpire?: (id: string) => void) {
+    this.rounds = new ResourceStore(limits, 'round', 'ROUND_LIMIT_REACHED', onExpire);
+  }
+
+  /**
+   * Opens a round for `creator`. The participants must already be validated (distinct, eligible,
+   * at least two). Throws 409 `ROUND_EXISTS` for a taken id and 429 `ROUND_LIMIT_REACHED` when
+   * the app or the creator holds as many live rounds as it may.
+   */
+  create(id: string, participants: readonly string[], creator: string): RoundSummary {
     if (this.rounds.has(id)) {
       throw conflict('ROUND_EXISTS', 'A round with this id already exists; choose another id or omit it to get a fresh one.');
     }
-    if (this.rounds.size >= this.maxRounds) {
-      throw conflict('ROUND_LIMIT_REACHED', `This service already holds its maximum of ${this.maxRounds} rounds; no more can be created.`);
-    }
-    this.rounds.set(id, {
+    this.rounds.add(id, creator, {
       participants: [...participants],
       members: new Set(participants),
       amounts: new Map(),
       submitted: new Set(),
     });
-    return { id, participants: [...participants] };
+    return { id, participants: [...participants], expiresAt: new Date(this.rounds.expiresAt(id)!).toISOString() };
+  }
+
+  /**
+   * Deletes a round, amounts and result with it: its creator may at any time, a participant only
+   * while nobody has submitted (so no one can erase a round others have put their wealth in).
+   */
+  delete(id: string, caller: string): void {
+    const round = this.rounds.get(id);
+    if (round === undefined) throw notFound('ROUND_NOT_FOUND', 'There is no round with this id (it may have expired or been deleted).');
+    const isCreator = this.rounds.creatorOf(id) === caller;
+    if (!isCreator && !(round.members.has(caller) && round.submitted.size === 0)) {
+      throw forbidden('NOT_ALLOWED_TO_DELETE', 'Only the creator may delete this round, or a participant while nobody has submitted.');
+    }
+    this.rounds.delete(id);
   }
 
   /**
@@ -83,7 +103,7 @@ export class Rounds {
 
   private participantRound(id: string, name: string): Round {
     const round = this.rounds.get(id);
-    if (!round) throw notFound('ROUND_NOT_FOUND', 'There is no round with this id; create one with POST /millionaire/rounds.');
+    if (!round) throw notFound('ROUND_NOT_FOUND', 'There is no round with this id (it may have expired or been deleted); create one with POST /millionaire/rounds.');
     if (!round.members.has(name)) throw forbidden('NOT_A_PARTICIPANT', 'You are not a participant in this round.');
     return round;
   }

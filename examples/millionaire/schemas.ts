@@ -68,6 +68,7 @@ export const SubmitWealthBody = z.strictObject({
 export const RoundCreated = z.object({
   id: z.string(),
   participants: z.array(z.string()),
+  expiresAt: z.string().describe('When the round and its result are forgotten (ISO 8601); DELETE forgets it sooner.'),
 });
 
 /** Answer to a submission: that it counted, and how many participants are still to submit. */

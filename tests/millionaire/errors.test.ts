@@ -1,9 +1,4 @@
-import express from 'express';
-import { appContextOf } from '../../contract/app-context';
-import { parseConfig } from '../../contract/config';
-import { errorHandler } from '../../express/error-handler';
-import { millionaireApp } from '../../examples/millionaire';
-import { capturingLogger, fixtureApp, fixtureConfig } from '../helpers/fixtures';
+import { fixtureApp } from '../helpers/fixtures';
 import { serve, type TestServer } from '../../express/testing';
 import { BIDDER, freshId, openRound, result, submit } from './support';
 
@@ -234,26 +229,5 @@ describe('a deployment with fewer than 2 eligible callers', () => {
     const res = await lonely.as('mallory', 'guest').post('/millionaire/rounds').send({}).expect(400);
     expect(res.body.details).toEqual([{ field: 'participants', message: expect.stringContaining('fewer than 2') }]);
     await lonely.as('mallory', 'guest').post('/millionaire/rounds').send({ participants: ['mallory', 'alice'] }).expect(400);
-  });
-});
-
-describe('the bound on rounds', () => {
-  it('409 ROUND_LIMIT_REACHED once the maximum is held, the default round included', async () => {
-    const logs = capturingLogger();
-    const api = millionaireApp({ role: BIDDER }, appContextOf(parseConfig(fixtureConfig()), logs.log), { maxRounds: 3 });
-    const app = express();
-    app.use(api.prefix, api.router);
-    app.use(errorHandler(logs.log));
-    const small = await serve(app);
-    try {
-      await openRound(small, ['alice', 'bob'], 'r1');
-      await openRound(small, ['alice', 'bob'], 'r2');
-      const res = await small.as('alice', BIDDER).post('/millionaire/rounds').send({ id: 'r3' }).expect(409);
-      expect(res.body).toEqual({ error: 'ROUND_LIMIT_REACHED', message: expect.stringContaining('maximum of 3 rounds') });
-      await submit(small, 'r2', 'alice', 1).expect(201);
-      await small.as('alice', BIDDER).post('/millionaire/rounds').send({ id: 'r1' }).expect(409, /ROUND_EXISTS/);
-    } finally {
-      await small.close();
-    }
   });
 });

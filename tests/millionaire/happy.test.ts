@@ -22,7 +22,7 @@ describe('the default round', () => {
 describe('created rounds', () => {
   it('may be created by a caller who does not take part, and only participants use them', async () => {
     const created = await t.as('mallory', 'guest').post('/millionaire/rounds').send({ participants: ['bob', 'carol'], id: 'duel' }).expect(201);
-    expect(created.body).toEqual({ id: 'duel', participants: ['bob', 'carol'] });
+    expect(created.body).toEqual({ id: 'duel', participants: ['bob', 'carol'], expiresAt: expect.any(String) });
 
     await submit(t, 'duel', 'carol', '0.000001').expect(201);
     await submit(t, 'duel', 'bob', 0).expect(201);
@@ -127,7 +127,7 @@ describe('GET /openapi.json', () => {
     );
     const create = doc.paths['/millionaire/rounds'].post;
     expect(create.requestBody.content['application/json'].schema.properties).toHaveProperty('participants');
-    expect(create.responses['201'].content['application/json'].schema.required).toEqual(['id', 'participants']);
+    expect(create.responses['201'].content['application/json'].schema.required).toEqual(['id', 'participants', 'expiresAt']);
     const submitOp = doc.paths['/millionaire/rounds/{round}/wealth'].post;
     expect(submitOp.requestBody.content['application/json'].schema.required).toEqual(['wealth']);
     expect(Object.keys(submitOp.responses).sort()).toEqual(['201', '400', '401', '403', '404', '409']);

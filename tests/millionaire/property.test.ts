@@ -5,7 +5,8 @@ import { freshId, openRound, result, submit } from './support';
 
 let t: TestServer;
 beforeAll(async () => {
-  t = await serve(fixtureApp().app);
+  // Every generated case opens a round as alice, and all stay live for the run.
+  t = await serve(fixtureApp((config) => (config.apps.millionaire = { role: 'bidder', maxPerCaller: 100_000 })).app);
 });
 afterAll(() => t.close());
 

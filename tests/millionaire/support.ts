@@ -10,7 +10,7 @@ export const freshId = (label = 'round') => `${label}-${++counter}`;
 /** Opens a round named `id` as `creator` and checks the 201. */
 export async function openRound(t: TestServer, participants: string[], id = freshId(), creator = 'alice'): Promise<string> {
   const res = await t.as(creator, BIDDER).post('/millionaire/rounds').send({ participants, id }).expect(201);
-  expect(res.body).toEqual({ id, participants });
+  expect(res.body).toEqual({ id, participants, expiresAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
   return id;
 }
 
