@@ -5,6 +5,7 @@ import { type Logger, jsonLinesLogger } from '../../contract/log';
 import { type Address, formatAddress } from '../../transport/address';
 import { openConnection } from '../../transport/connect';
 import { listenOn } from '../../transport/listen';
+import { ManagedServer } from '../../transport/managed-server';
 import { EgressAllowlist, type EgressTarget, canonicalHost, describeTarget } from '../../contract/allowlist';
 import { parseAuthority } from './parse-authority';
 import { MAX_TLS_RECORD_BODY, MalformedClientHello, TLS_HANDSHAKE_RECORD, firstRecordLength, parseClientHelloSni } from './client-hello';
@@ -64,11 +65,6 @@ export async function startForwardProxy(options: ForwardProxyOptions): Promise<F
   const idleMs = options.idleTimeoutMs ?? 300_000;
   const relayMs = options.relayTimeoutMs ?? 15_000;
   const helloMs = options.clientHelloTimeoutMs ?? 5_000;
-  const open = new Set<Duplex>();
-  const track = (socket: Duplex) => {
-    open.add(socket);
-    socket.once('close', () => open.delete(socket));
-  };
 
   const refused = (kind: string, refusal: Refusal, target?: EgressTarget) =>
     log({ level: 'warn', event: 'egress_refused', kind, error: refusal.error, ...(target && { host: target.host, port: target.port }) });
@@ -88,7 +84,7 @@ export async function startForwardProxy(options: ForwardProxyOptions): Promise<F
       const detail = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
       return refusal(502, 'EGRESS_RELAY_UNREACHABLE', `the egress relay at ${formatAddress(options.relay)} cannot be reached (${detail})`);
     }
-    track(socket);
+    managed.track(socket);
     // A reset before the tunnel is spliced must not crash the proxy; its user sees the close.
     socket.on('error', () => {});
     socket.setNoDelay(true);
@@ -105,8 +101,8 @@ export async function startForwardProxy(options: ForwardProxyOptions): Promise<F
   };
 
   const server = createServer({ requireHostHeader: false });
-  server.maxConnections = options.maxConnections ?? 256;
-  server.on('connection', track);
+  // A tunnel's every byte passes through its client's socket, whose idle timeout therefore bounds it.
+  const managed = new ManagedServer(server, { maxConnections: options.maxConnections ?? 256, idleTimeoutMs: idleMs });
 
   // CONNECT host:port — a tunnel, after the allowlist and Host checks.
   server.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
@@ -130,7 +126,7 @@ export async function startForwardProxy(options: ForwardProxyOptions): Promise<F
         refused('connect', screened, target);
         return undefined;
       });
-      splice(client, tunnel, idleMs, opening);
+      splice(client, tunnel, opening);
     });
   });
 
@@ -151,7 +147,7 @@ export async function startForwardProxy(options: ForwardProxyOptions): Promise<F
         return answer(res, tunnel);
       }
       log({ level: 'info', event: 'egress_tunnel', kind: 'forward', host: allowed.host, port: allowed.port });
-      forward(req, res, path, tunnel, idleMs);
+      forward(req, res, path, tunnel);
     });
   });
 
@@ -163,16 +159,7 @@ export async function startForwardProxy(options: ForwardProxyOptions): Promise<F
   const listen = options.listen ?? { kind: 'tcp', host: '127.0.0.1', port: 0 };
   const address = await listenOn(server, listen);
   const url = address.kind === 'tcp' ? `http://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}` : formatAddress(address);
-  let closing: Promise<void> | undefined;
-  return {
-    address,
-    url,
-    close: () =>
-      (closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const socket of open) socket.destroy();
-      })),
-  };
+  return { address, url, close: () => managed.close() };
 }
 
 /**
@@ -309,14 +296,16 @@ function checkAbsolute(req: IncomingMessage): { target: EgressTarget; path: stri
   return checkHost(req, target, true) ?? { target, path };
 }
 
-/** Sends `req` in origin form over `tunnel` and streams the answer back. */
-function forward(req: IncomingMessage, res: ServerResponse, path: string, tunnel: Socket, idleMs: number): void {
+/**
+ * Sends `req` in origin form over `tunnel` and streams the answer back. The client's socket carries
+ * every byte of the exchange, so its idle timeout ends the tunnel too (through `res` closing).
+ */
+function forward(req: IncomingMessage, res: ServerResponse, path: string, tunnel: Socket): void {
   const headers: string[] = [];
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     if (!HOP_BY_HOP_HEADERS.has(req.rawHeaders[i]!.toLowerCase())) headers.push(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
   }
   headers.push('Connection', 'close');
-  tunnel.setTimeout(idleMs, () => tunnel.destroy());
   tunnel.resume();
   let upstream: ReturnType<typeof httpRequest>;
   try {

@@ -7,6 +7,7 @@ import type { Nsm } from '../../attestation/nsm/nsm';
 import { type Logger, jsonLinesLogger } from '../../contract/log';
 import type { Address } from '../../transport/address';
 import { listenOn } from '../../transport/listen';
+import { ManagedServer } from '../../transport/managed-server';
 import { type Caller, CallerDirectory, type EnclaveEntry, type UserEntry } from './caller-directory';
 import { AppForwarder, RETRY_AFTER_SECONDS, pathOf } from './forward';
 import { RateLimit } from './rate-limit';
@@ -56,6 +57,8 @@ export interface IngressLimits {
   keepAliveTimeoutMs?: number;
   /** Attestation documents per client address per minute; all clients together get ten times this. Default 120. */
   attestationsPerMinute?: number;
+  /** Most client connections at once; one more is closed as it is accepted. Default 1024, as many as the bridge in front relays. */
+  maxConnections?: number;
 }
 
 /** A running ingress. */
@@ -73,6 +76,7 @@ const DEFAULT_LIMITS: Required<IngressLimits> = {
   requestTimeoutMs: 300_000,
   keepAliveTimeoutMs: 5_000,
   attestationsPerMinute: 120,
+  maxConnections: 1024,
 };
 const OVERALL_ATTESTATION_FACTOR = 10;
 const CLOSE_GRACE_MS = 5_000;
@@ -230,23 +234,13 @@ export async function startIngress(options: IngressOptions): Promise<Ingress> {
     socket.destroy();
   });
 
+  // HTTP keeps the idle deadlines here (handshake, head, request, keep-alive), as it knows where a request ends.
+  const managed = new ManagedServer(server, { maxConnections: limits.maxConnections, closeGraceMs: CLOSE_GRACE_MS });
   const address = await listenOn(server, options.listen);
   // After listening, a server error (e.g. out of file descriptors on accept) is logged, not thrown.
   server.on('error', (e: NodeJS.ErrnoException) => log({ level: 'error', event: 'ingress_error', code: e.code ?? 'UNKNOWN' }));
   let closing: Promise<void> | undefined;
-  return {
-    address,
-    close: () =>
-      (closing ??= new Promise<void>((resolve) => {
-        const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
-        server.close(() => {
-          clearTimeout(force);
-          forwarder.close();
-          resolve();
-        });
-        server.closeIdleConnections();
-      })),
-  };
+  return { address, close: () => (closing ??= managed.close().then(() => forwarder.close())) };
 }
 
 function parseErrorResponse(code: string | undefined): string {

@@ -3,6 +3,7 @@ import { type Logger, jsonLinesLogger } from '../../contract/log';
 import type { Address } from '../../transport/address';
 import { openConnection } from '../../transport/connect';
 import { listenOn } from '../../transport/listen';
+import { ManagedServer } from '../../transport/managed-server';
 import { loadVsockAddon } from '../../transport/vsock';
 
 export interface BridgeOptions {
@@ -46,41 +47,25 @@ const DEFAULT_IDLE_TIMEOUT_MS = 600_000;
 export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   const log = options.log ?? jsonLinesLogger;
   if (options.target.kind === 'vsock') loadVsockAddon(); // vsock unavailable here: fail now, not per connection
-  const open = new Set<Socket>();
-  const stopping = new AbortController();
-  const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
-  const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-  for (const [name, value] of [['idleTimeoutMs', idleTimeoutMs], ['maxConnections', maxConnections]] as const) {
-    if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`The bridge's ${name} must be a positive integer; got ${value}.`);
-  }
 
   const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (client) => {
-    open.add(client);
-    client.on('close', () => open.delete(client));
     client.on('error', () => {}); // a client reset is an ordinary end here; 'close' tears down the pair
     client.setNoDelay(true);
-    // The client is paused until the target answers; a client gone meanwhile cancels the connect.
+    // The client is paused until the target answers; a client gone meanwhile (closing the bridge
+    // destroys it too) cancels the connect.
     const gone = new AbortController();
     const cancel = () => gone.abort(new Error('client closed'));
     client.once('close', cancel);
-    openConnection(options.target, { allowHalfOpen: true, timeoutMs: CONNECT_TIMEOUT_MS, signal: AbortSignal.any([gone.signal, stopping.signal]) }).then(
+    openConnection(options.target, { allowHalfOpen: true, timeoutMs: CONNECT_TIMEOUT_MS, signal: gone.signal }).then(
       (upstream) => {
         client.off('close', cancel);
         if (client.destroyed) {
           upstream.destroy();
           return;
         }
-        open.add(upstream);
-        upstream.on('close', () => open.delete(upstream));
+        managed.track(upstream);
         upstream.on('error', () => {});
         upstream.setNoDelay(true);
-        for (const socket of [client, upstream]) {
-          socket.setTimeout(idleTimeoutMs, () => {
-            log({ level: 'info', event: 'bridge_idle_closed' });
-            abort(client);
-            abort(upstream);
-          });
-        }
         client.pipe(upstream);
         upstream.pipe(client);
         tie(client, upstream);
@@ -89,35 +74,39 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       },
       (e: NodeJS.ErrnoException) => {
         client.off('close', cancel);
-        if (gone.signal.aborted || stopping.signal.aborted) return;
+        if (gone.signal.aborted) return;
         log({ level: 'warn', event: 'bridge_connect_failed', code: e.code ?? 'UNKNOWN' });
         abort(client);
       },
     );
   });
-
-  server.maxConnections = maxConnections;
-  server.on('drop', () => log({ level: 'warn', event: 'bridge_connection_dropped', reason: 'maxConnections' }));
+  const managed = new ManagedServer(server, {
+    maxConnections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+    idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+    onRefused: (client) => {
+      log({ level: 'warn', event: 'bridge_connection_dropped', reason: 'maxConnections' });
+      client.destroy();
+    },
+    // The client's timer sees every byte of the pair; its target follows it (see tie).
+    onIdle: (client) => {
+      log({ level: 'info', event: 'bridge_idle_closed' });
+      abort(client);
+    },
+  });
   const address = await listenOn(server, options.listen);
   // After listening, a server error (e.g. out of file descriptors on accept) is logged, not thrown.
   server.on('error', (e: NodeJS.ErrnoException) => log({ level: 'error', event: 'bridge_error', code: e.code ?? 'UNKNOWN' }));
-  let closing: Promise<void> | undefined;
-  return {
-    address,
-    close: () =>
-      (closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        stopping.abort(new Error('bridge closed'));
-        for (const socket of open) socket.destroy();
-      })),
-  };
+  return { address, close: () => managed.close() };
 }
 
-/** When `from` closes, `to` follows: at once if `from` was cut off, after its last bytes if `from` ended cleanly. */
+/**
+ * When `from` closes, `to` follows: after its last bytes if `from` ended both ways cleanly, at once
+ * if `from` was cut off (an error, or destroyed with a direction still open, as when idle).
+ */
 function tie(from: Socket, to: Socket): void {
   from.on('close', (hadError) => {
     if (to.destroyed) return;
-    if (hadError || !from.readableEnded) {
+    if (hadError || !from.readableEnded || !from.writableFinished) {
       abort(to);
       return;
     }

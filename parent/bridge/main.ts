@@ -4,8 +4,8 @@
  * to the enclave's vsock ingress), stopped by SIGTERM.
  */
 import { jsonLinesLogger } from '../../contract/log';
-import { BOUND_FLAGS, type ConnectionBounds, connectionBounds, readFlags } from '../read-flags';
-import { type Address, formatAddress, parseAddress } from '../../transport/address';
+import { BOUND_FLAGS, type ConnectionBounds, LISTEN, TARGET, readFlags } from '../flags';
+import { type Address, formatAddress } from '../../transport/address';
 import { startBridge } from './index';
 
 const USAGE =
@@ -22,8 +22,7 @@ export interface BridgeArgs extends ConnectionBounds {
 
 /** The bridge's flags from argv (`--name VALUE` or `--name=VALUE`); throws a usage message otherwise. */
 export function parseArgs(argv: readonly string[]): BridgeArgs {
-  const flags = readFlags(argv, ['--listen', '--target', ...BOUND_FLAGS], ['--listen', '--target']);
-  return { listen: parseAddress(flags['--listen']), target: parseAddress(flags['--target']), ...connectionBounds(flags) };
+  return readFlags<BridgeArgs>(argv, [LISTEN, TARGET, ...BOUND_FLAGS], [LISTEN, TARGET]);
 }
 
 async function main(): Promise<void> {

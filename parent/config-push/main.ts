@@ -5,8 +5,8 @@
  */
 import { existsSync } from 'node:fs';
 import { jsonLinesLogger } from '../../contract/log';
-import { readFlags } from '../read-flags';
-import { type Address, parseAddress } from '../../transport/address';
+import { CONFIG, TARGET, readFlags } from '../flags';
+import type { Address } from '../../transport/address';
 import { startConfigPush } from './index';
 
 const USAGE =
@@ -15,8 +15,7 @@ const USAGE =
 
 /** The config push's flags from argv (`--name VALUE` or `--name=VALUE`); throws a usage message otherwise. */
 export function parseArgs(argv: readonly string[]): { target: Address; config: string } {
-  const flags = readFlags(argv, ['--target', '--config'], ['--target', '--config']);
-  return { target: parseAddress(flags['--target']), config: flags['--config'] };
+  return readFlags<{ target: Address; config: string }>(argv, [TARGET, CONFIG], [TARGET, CONFIG]);
 }
 
 function main(): void {

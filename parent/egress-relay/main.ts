@@ -9,8 +9,8 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { jsonLinesLogger } from '../../contract/log';
-import { BOUND_FLAGS, type ConnectionBounds, connectionBounds, readFlags } from '../read-flags';
-import { type Address, formatAddress, parseAddress } from '../../transport/address';
+import { BOUND_FLAGS, CONFIG, type ConnectionBounds, LISTEN, readFlags } from '../flags';
+import { type Address, formatAddress } from '../../transport/address';
 import { EgressAllowlist, type EgressTarget } from '../../contract/allowlist';
 import { startRelay } from './relay';
 
@@ -28,8 +28,7 @@ export interface RelayArgs extends ConnectionBounds {
 
 /** The relay's flags from argv (`--name VALUE` or `--name=VALUE`); throws a usage message otherwise. */
 export function parseRelayArgs(argv: readonly string[]): RelayArgs {
-  const flags = readFlags(argv, ['--listen', '--config', ...BOUND_FLAGS], ['--listen', '--config']);
-  return { listen: parseAddress(flags['--listen']), config: flags['--config'], ...connectionBounds(flags) };
+  return readFlags<RelayArgs>(argv, [LISTEN, CONFIG, ...BOUND_FLAGS], [LISTEN, CONFIG]);
 }
 
 /**

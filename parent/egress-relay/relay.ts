@@ -2,6 +2,7 @@ import { type Socket, connect, createServer } from 'node:net';
 import { type Logger, jsonLinesLogger } from '../../contract/log';
 import type { Address } from '../../transport/address';
 import { listenOn } from '../../transport/listen';
+import { ManagedServer } from '../../transport/managed-server';
 import { EgressAllowlist, type EgressTarget, describeTarget } from '../../contract/allowlist';
 import { splice } from '../../transport/pipe';
 import { type RelayReply, decodeTunnelRequest, encodeReply, readLine } from '../../contract/egress-protocol';
@@ -40,29 +41,23 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   const idleMs = options.idleTimeoutMs ?? 300_000;
   const requestMs = options.requestTimeoutMs ?? 5_000;
   const connectMs = options.connectTimeoutMs ?? 10_000;
-  const open = new Set<Socket>();
-  let tunnels = 0;
-
-  const track = (socket: Socket) => {
-    open.add(socket);
-    socket.once('close', () => open.delete(socket));
-  };
   const refuse = (client: Socket, reply: Exclude<RelayReply, { ok: true }>) => {
     client.end(encodeReply(reply));
     client.setTimeout(1_000, () => client.destroy());
   };
 
   const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (client) => {
-    track(client);
     client.on('error', () => {});
-    if (tunnels >= maxConnections) {
-      log({ level: 'warn', event: 'egress_relay_busy', open: tunnels });
-      refuse(client, { ok: false, error: 'BUSY', message: `the egress relay has ${tunnels} tunnels open, its limit` });
-      return;
-    }
-    tunnels++;
-    client.once('close', () => tunnels--);
     void handle(client);
+  });
+  const managed = new ManagedServer(server, {
+    maxConnections,
+    idleTimeoutMs: idleMs,
+    // The proxy in the enclave turns BUSY into a 503 its client may retry; a bare close would read as a broken relay.
+    onRefused: (client, open) => {
+      log({ level: 'warn', event: 'egress_relay_busy', open });
+      refuse(client, { ok: false, error: 'BUSY', message: `the egress relay has ${open} tunnels open, its limit` });
+    },
   });
 
   async function handle(client: Socket): Promise<void> {
@@ -91,7 +86,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
 
     const where = describeTarget(target);
     const upstream = connect({ host: target.host.replace(/^\[|\]$/g, ''), port: target.port, allowHalfOpen: true });
-    track(upstream);
+    managed.track(upstream);
     upstream.setTimeout(connectMs, () => upstream.destroy(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' })));
     let connected = false;
     const stopEarly = () => upstream.destroy();
@@ -109,19 +104,11 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       upstream.setNoDelay(true);
       log({ level: 'info', event: 'egress_relay_open', host: target.host, port: target.port });
       client.write(encodeReply({ ok: true }));
-      splice(client, upstream, idleMs);
+      splice(client, upstream);
     });
   }
 
   const address = await listenOn(server, options.listen);
   server.on('error', (e: NodeJS.ErrnoException) => log({ level: 'error', event: 'egress_relay_error', code: e.code ?? 'UNKNOWN' }));
-  let closing: Promise<void> | undefined;
-  return {
-    address,
-    close: () =>
-      (closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const socket of open) socket.destroy();
-      })),
-  };
+  return { address, close: () => managed.close() };
 }

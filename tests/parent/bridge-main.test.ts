@@ -1,40 +1,24 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { type Socket, connect, createServer } from 'node:net';
-import { dirname, join } from 'node:path';
-import ts from 'typescript';
+import { join } from 'node:path';
 import { parseArgs } from '../../parent/bridge/main';
 import { scratchDir } from '../helpers/network-harness';
+import { type TestBuild, buildForTests } from '../enclave/support/build';
 
-/**
- * `node dist/parent/bridge/main.js` as the parent instance runs it. The bridge and what it imports
- * use only Node's own modules, so transpiling parent/bridge, transport/, contract/log and
- * parent/read-flags is a complete build of it.
- */
-const ROOT = join(__dirname, '..', '..');
+/** `node dist/parent/bridge/main.js` as the parent instance runs it, from a build made for tests (so commander resolves). */
+let build: TestBuild;
 let scratch: ReturnType<typeof scratchDir>;
 let main: string;
 
 beforeAll(() => {
+  build = buildForTests();
   scratch = scratchDir();
-  const files = [
-    ...readdirSync(join(ROOT, 'parent', 'bridge')).map((f) => join('parent', 'bridge', f)),
-    ...readdirSync(join(ROOT, 'transport')).map((f) => join('transport', f)),
-    join('contract', 'log.ts'),
-    join('parent', 'read-flags.ts'),
-    join('contract', 'find-addon.ts'),
-  ].filter((f) => f.endsWith('.ts'));
-  for (const file of files) {
-    const { outputText } = ts.transpileModule(readFileSync(join(ROOT, file), 'utf8'), {
-      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
-    });
-    const out = join(scratch.dir, file.replace(/\.ts$/, '.js'));
-    mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, outputText);
-  }
-  main = join(scratch.dir, 'parent', 'bridge', 'main.js');
+  main = join(build.dir, 'parent', 'bridge', 'main.js');
 });
-afterAll(() => scratch.remove());
+afterAll(() => {
+  build.remove();
+  scratch.remove();
+});
 
 function run(args: string[]): { child: ChildProcess; output: Promise<{ code: number | null; stdout: string; stderr: string }> } {
   const child = spawn(process.execPath, [main, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -65,10 +49,15 @@ describe('bridge arguments', () => {
   it.each([
     [[], /--listen and --target are required \(missing: --listen, --target\)/],
     [['--listen', 'tcp://127.0.0.1:1'], /required \(missing: --target\)/],
-    [['--listen'], /--listen needs a value/],
+    [['--listen'], /option '--listen <address>' argument missing/],
+    [['--listen=', '--target', 'unix:///x'], /option '--listen <address>' argument missing/],
     [['--listen', 'tcp://127.0.0.1:1', '--target', 'udp:x'], /tcp:\/\/HOST:PORT/],
     [['--listen', 'tcp://1.2.3.4:1', '--listen', 'tcp://1.2.3.4:2', '--target', 'unix:///x'], /given twice/],
-    [['--verbose'], /unknown argument "--verbose"/],
+    [['--verbose'], /unknown option '--verbose'/],
+    [['--help'], /unknown option '--help'/],
+    [['--listen', 'tcp://1.2.3.4:1', '--target', 'unix:///x', 'extra'], /unexpected argument "extra"/],
+    [['--listen', 'tcp://1.2.3.4:1', '--target', 'unix:///x', '--target=unix:///y'], /--target is given twice/],
+    [['--listen', 'tcp://1.2.3.4:1', '--target', 'unix:///x', '--max-connections', '5', '--max-connections', '6'], /--max-connections is given twice/],
     [['--listen', 'tcp://1.2.3.4:1', '--target', 'unix:///x', '--max-connections', '0'], /--max-connections must be a whole number from 1 to 1000000; got "0"/],
     [['--listen', 'tcp://1.2.3.4:1', '--target', 'unix:///x', '--max-connections', '1e3'], /--max-connections must be a whole number/],
     [['--listen', 'tcp://1.2.3.4:1', '--target', 'unix:///x', '--idle-timeout-ms', '-5'], /--idle-timeout-ms must be a whole number/],
@@ -84,6 +73,15 @@ describe('node dist/parent/bridge/main.js', () => {
     expect(code).toBe(2);
     expect(stderr).toMatch(/cloister bridge: .*not an address/);
     expect(stderr).toMatch(/usage: node dist\/parent\/bridge\/main.js --listen ADDRESS --target ADDRESS/);
+  });
+
+  it('exits 2 with the sentence and the usage on an unknown or repeated flag', async () => {
+    const unknown = await run(['--listen', 'tcp://127.0.0.1:0', '--target', 'unix:///x', '--verbose']).output;
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/^cloister bridge: unknown option '--verbose'\nusage: node dist\/parent\/bridge\/main.js --listen ADDRESS/);
+    const repeated = await run(['--listen', 'tcp://127.0.0.1:0', '--listen', 'tcp://127.0.0.1:1', '--target', 'unix:///x']).output;
+    expect(repeated.code).toBe(2);
+    expect(repeated.stderr).toMatch(/^cloister bridge: --listen is given twice\nusage: /);
   });
 
   it('exits 2 when it cannot listen', async () => {

@@ -144,7 +144,8 @@ describe('the push loop', () => {
   test('main.js arguments', () => {
     expect(parseArgs(['--target', 'vsock://16:5002', '--config=c.json'])).toEqual({ target: parseAddress('vsock://16:5002'), config: 'c.json' });
     expect(() => parseArgs(['--target', 'vsock://16:5002'])).toThrow(/both --target and --config/);
-    expect(() => parseArgs(['--bogus'])).toThrow(/unknown argument/);
+    expect(() => parseArgs(['--bogus'])).toThrow(/unknown option '--bogus'/);
+    expect(() => parseArgs(['--target', 'vsock://16:5002', '--config', 'a.json', '--config', 'b.json'])).toThrow(/--config is given twice/);
   });
 });
 

@@ -20,11 +20,12 @@ describe('egress relay arguments', () => {
   it.each([
     [[], /--listen and --config are required \(missing: --listen, --config\)/],
     [['--listen', 'unix:///x'], /missing: --config/],
-    [['--config'], /--config needs a value/],
-    [['--config='], /--config needs a value/],
+    [['--config'], /option '--config <file>' argument missing/],
+    [['--config='], /option '--config <file>' argument missing/],
     [['--listen', 'udp://x', '--config', 'c.json'], /not an address/],
     [['--listen', 'unix:///x', '--config', 'a', '--config', 'b'], /--config is given twice/],
-    [['--listen', 'unix:///x', '--config', 'c.json', '--allow', 'x:1'], /unknown argument "--allow"/],
+    [['--listen', 'unix:///x', '--config', 'c.json', '--allow', 'x:1'], /unknown option '--allow'/],
+    [['--listen', 'unix:///x', '--config', 'c.json', 'x:1'], /unexpected argument "x:1"/],
     [['--listen', 'unix:///x', '--config', 'c.json', '--max-connections', 'many'], /--max-connections must be a whole number from 1 to 1000000; got "many"/],
     [['--listen', 'unix:///x', '--config', 'c.json', '--idle-timeout-ms', '0'], /--idle-timeout-ms must be a whole number/],
   ])('refuses %j', (args, message) => {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Bridge, startBridge } from '../../parent/bridge';
 import type { LogEntry } from '../../contract/log';
+import { waitFor } from '../helpers/network-harness';
 
 /*
  * The bridge's bounds (the same whatever the transport; here tcp -> unix, as in local mode):
@@ -72,6 +73,33 @@ test('a relayed connection idle for idleTimeoutMs is closed on both sides', asyn
   expect(Date.now() - started).toBeGreaterThanOrEqual(150);
   expect(logs).toContainEqual({ level: 'info', event: 'bridge_idle_closed' });
   await target.close();
+});
+
+test('an idle connection whose client has already ended its half is cut off on the target side too, not left to linger', async () => {
+  const path = join(tmp, 'half.sock');
+  const held: Socket[] = [];
+  const silent = createServer({ allowHalfOpen: true }, (socket) => {
+    socket.on('error', () => {});
+    socket.resume();
+    held.push(socket);
+  });
+  await new Promise<void>((resolve) => silent.listen(path, resolve));
+  bridge = await startBridge({ listen: { kind: 'tcp', host: '127.0.0.1', port: 0 }, target: { kind: 'unix', path }, log: () => {}, idleTimeoutMs: 200 });
+  const client = await dial((bridge.address as { port: number }).port);
+  client.on('error', () => {});
+  await waitFor(() => held.length === 1, 'the bridge to reach the target');
+  client.end();
+  await closed(client);
+  // The target has the client's FIN already; only writing tells whether the bridge still holds its side.
+  const started = Date.now();
+  const writing = setInterval(() => held[0]!.writable && held[0]!.write('still there?'), 50);
+  try {
+    await closed(held[0]!);
+  } finally {
+    clearInterval(writing);
+  }
+  expect(Date.now() - started).toBeLessThan(15_000); // well before the 30 s a cleanly ended pair may linger
+  await new Promise((resolve) => silent.close(resolve));
 });
 
 test('bounds must be positive integers', async () => {

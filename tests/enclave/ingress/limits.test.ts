@@ -123,6 +123,46 @@ describe('ingress limits', () => {
     await brisk.close();
   });
 
+  it('closes a connection beyond maxConnections before its handshake, and serves again once a place is free', async () => {
+    const small = await stack.another({ limits: { maxConnections: 1 } });
+    const holder = netConnect(small.port, '127.0.0.1');
+    holder.on('error', () => {});
+    await new Promise((resolve) => holder.once('connect', resolve));
+    await expect(request(small.port, { path: '/echo/beyond-the-limit', credentials: stack.clients.alice })).rejects.toThrow(/ECONNRESET|EPIPE|socket disconnected/);
+    expect(stack.app.seen.filter((s) => s.url === '/echo/beyond-the-limit')).toEqual([]);
+    holder.destroy();
+    // The ingress sees the holder's close a moment after it is sent: until then the place is taken.
+    let status: number | undefined;
+    for (let attempt = 0; status !== 200 && attempt < 20; attempt++) {
+      status = await request(small.port, { path: '/echo/within-the-limit', credentials: stack.clients.alice }).then(
+        (r) => r.status,
+        () => undefined,
+      );
+    }
+    expect(status).toBe(200);
+    await small.close();
+  });
+
+  it('lets a response in flight finish when closed, while accepting no new connection', async () => {
+    const closing = await stack.another({});
+    const downloading = new Promise<Buffer>((resolve, reject) => {
+      const socket = tlsConnect({ host: '127.0.0.1', port: closing.port, rejectUnauthorized: false, key: stack.clients.alice.keyPem, cert: stack.clients.alice.certPem });
+      const chunks: Buffer[] = [];
+      socket.on('secureConnect', () => socket.write('GET /download?bytes=200000&pauseAt=1000 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+      socket.on('data', (c: Buffer) => chunks.push(c));
+      socket.on('error', reject);
+      socket.on('close', () => resolve(Buffer.concat(chunks)));
+    });
+    await waitFor(() => stack.app.seen.some((s) => s.url.startsWith('/download?bytes=200000')), 'the download to start');
+    const closed = closing.close();
+    await expect(request(closing.port, { path: '/echo/after-close', credentials: stack.clients.alice })).rejects.toThrow(/ECONNREFUSED/);
+    stack.app.release();
+    const response = await downloading;
+    expect(response.subarray(0, 12).toString()).toBe('HTTP/1.1 200');
+    expect(response.length).toBeGreaterThan(200_000);
+    await closed;
+  });
+
   it('refuses invalid limits before listening', async () => {
     await expect(stack.another({ limits: { maxBodyBytes: -1 } })).rejects.toThrow(/maxBodyBytes/);
     await expect(stack.another({ limits: { headersTimeoutMs: 1.5 } })).rejects.toThrow(/headersTimeoutMs/);
