@@ -16,7 +16,7 @@ module.exports = {
     { name: 'express-uses-only-contract', severity: 'error', from: { path: '^express/' }, to: { path: outside('express', 'contract') } },
     {
       name: 'examples-use-only-express',
-      comment: 'The example apps are built as a user\'s app is: on cloister/express alone.',
+      comment: "The example apps are built as a user's app is: on cloister/express alone.",
       severity: 'error',
       from: { path: '^examples/' },
       to: { path: outside('examples', 'express') },
@@ -28,7 +28,12 @@ module.exports = {
       from: { path: '^enclave/' },
       to: { path: outside('enclave', 'attestation', 'transport', 'contract') },
     },
-    { name: 'parent-uses-transport-contract-attestation', severity: 'error', from: { path: '^parent/' }, to: { path: outside('parent', 'transport', 'contract', 'attestation') } },
+    {
+      name: 'parent-uses-transport-contract-attestation',
+      severity: 'error',
+      from: { path: '^parent/' },
+      to: { path: outside('parent', 'transport', 'contract', 'attestation') },
+    },
     { name: 'client-uses-attestation-contract', severity: 'error', from: { path: '^client/' }, to: { path: outside('client', 'attestation', 'contract') } },
     { name: 'image-uses-only-contract', severity: 'error', from: { path: '^image/' }, to: { path: outside('image', 'contract') } },
     { name: 'nothing-uses-dev-or-cli', severity: 'error', from: { path: OURS, pathNot: '^(dev|cli)/' }, to: { path: '^(dev|cli)/' } },
@@ -38,6 +43,5 @@ module.exports = {
     doNotFollow: { path: 'node_modules' },
     exclude: { path: '(^|/)(node_modules|dist|\\.cloister)/' },
     tsPreCompilationDeps: true,
-
   },
 };

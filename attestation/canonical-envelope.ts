@@ -11,7 +11,10 @@ const isTagHead = (byte: number | undefined) => byte !== undefined && byte >> 5 
  */
 export function requireTag18Only(bytes: Uint8Array): void {
   if (isTagHead(bytes[0]) && (bytes[0] !== TAG_18_HEAD || isTagHead(bytes[1]))) {
-    throw new AttestationError('BAD_TAG', 'The document is tagged other than with the single byte d2 (tag 18) around its array; it must be untagged or tagged so.');
+    throw new AttestationError(
+      'BAD_TAG',
+      'The document is tagged other than with the single byte d2 (tag 18) around its array; it must be untagged or tagged so.',
+    );
   }
 }
 

@@ -5,9 +5,7 @@ import { AttestationError } from './errors';
  * Maps stay `Map`s (PCR keys are integers, and key order is observable), records and other
  * cbor-x extensions stay off, and 64-bit integers become numbers (timestamps are ms since 1970).
  */
-const decoder = new Decoder({ mapsAsObjects: false, useRecords: false, int64AsNumber: true } as ConstructorParameters<
-  typeof Decoder
->[0]);
+const decoder = new Decoder({ mapsAsObjects: false, useRecords: false, int64AsNumber: true } as ConstructorParameters<typeof Decoder>[0]);
 
 /**
  * Decodes exactly one CBOR item filling `bytes` (trailing bytes are refused). Any failure of the

@@ -53,10 +53,7 @@ export function decodeSign1(bytes: Uint8Array): CoseSign1 {
  */
 export function requireEs384(message: CoseSign1): void {
   if (!Buffer.from(message.protectedHeader).equals(ES384_PROTECTED_HEADER)) {
-    throw new AttestationError(
-      'BAD_ALG',
-      'The protected header is not exactly {alg: ES384}; only ECDSA P-384 with SHA-384 signatures are accepted.',
-    );
+    throw new AttestationError('BAD_ALG', 'The protected header is not exactly {alg: ES384}; only ECDSA P-384 with SHA-384 signatures are accepted.');
   }
 }
 
@@ -74,12 +71,7 @@ export function verifyEs384(message: CoseSign1, key: KeyObject, externalAad: Uin
   if (message.signature.length !== ES384_SIGNATURE_BYTES) {
     throw new AttestationError('BAD_SIGNATURE', `The signature is ${message.signature.length} bytes; ES384 signatures are 96.`);
   }
-  const toBeSigned = sigStructureEncoder.encode([
-    'Signature1',
-    Buffer.from(message.protectedHeader),
-    Buffer.from(externalAad),
-    Buffer.from(message.payload),
-  ]);
+  const toBeSigned = sigStructureEncoder.encode(['Signature1', Buffer.from(message.protectedHeader), Buffer.from(externalAad), Buffer.from(message.payload)]);
   if (!verify('sha384', toBeSigned, { key, dsaEncoding: 'ieee-p1363' }, message.signature)) {
     throw new AttestationError('BAD_SIGNATURE', 'The signature does not match the document: it was altered or signed by another key.');
   }

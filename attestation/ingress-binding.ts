@@ -48,9 +48,7 @@ export function requireConfigDigest(expected: Uint8Array): (userData: Uint8Array
   return (userData) => {
     const { config } = decodeIngressBinding(userData);
     if (!Buffer.from(config).equals(Buffer.from(expected))) {
-      throw mismatch(
-        `the enclave runs configuration ${Buffer.from(config).toString('hex')}, not the expected ${Buffer.from(expected).toString('hex')}`,
-      );
+      throw mismatch(`the enclave runs configuration ${Buffer.from(config).toString('hex')}, not the expected ${Buffer.from(expected).toString('hex')}`);
     }
     return true;
   };

@@ -24,7 +24,10 @@ function perDocMs(runs: number, body: () => void): number {
 function peer(path: string, timestamp: number): { perDocMs: number; reached: string } | string {
   const faketime = spawnSync('sh', ['-c', 'command -v faketime'], { encoding: 'utf8' }).stdout.trim();
   if (!faketime) return 'not run: needs libfaketime (apt-get install faketime) to set its clock to the document time';
-  const at = new Date(timestamp + 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, '');
+  const at = new Date(timestamp + 1000)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, '');
   const run = spawnSync(faketime, [at, process.execPath, join(__dirname, 'peer', 'evervault.js'), path, String(PEER_RUNS)], {
     env: { ...process.env, TZ: 'UTC' },
     encoding: 'utf8',

@@ -25,7 +25,8 @@ const BLOBS = join(ROOT, 'tests', 'fixtures', 'nitro-blobs', 'x86_64');
 
 /** Runs `cloister …` in a child and returns its wall time and peak resident memory. */
 function timedCli(args: string[]): { ms: number; maxRssMiB: number; stdout: string } {
-  const script = `require(${JSON.stringify(join(ROOT, 'dist', 'cli', 'main.js'))}).runCli(process.argv.slice(1), { stdout: (t) => process.stdout.write(t), stderr: () => {} })` +
+  const script =
+    `require(${JSON.stringify(join(ROOT, 'dist', 'cli', 'main.js'))}).runCli(process.argv.slice(1), { stdout: (t) => process.stdout.write(t), stderr: () => {} })` +
     `.then((s) => { process.stderr.write(JSON.stringify({ status: s, maxRss: process.resourceUsage().maxRSS }) + '\\n'); process.exitCode = s; })`;
   const started = process.hrtime.bigint();
   const run = spawnSync(process.execPath, ['-e', script, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
@@ -72,7 +73,9 @@ try {
   const out = join(work, 'out');
   const mib = (bytes: number) => bytes / 2 ** 20;
 
-  console.log(`enclave image build and PCRs, Node ${process.version}; a ${mib(IMAGE_BYTES)} MiB image of ${IMAGE_BYTES / FILE_BYTES} random files, a 5 MiB kernel`);
+  console.log(
+    `enclave image build and PCRs, Node ${process.version}; a ${mib(IMAGE_BYTES)} MiB image of ${IMAGE_BYTES / FILE_BYTES} random files, a 5 MiB kernel`,
+  );
   if (dockerWorks) {
     const tar = join(work, 'tree.tar');
     execFileSync('tar', ['--create', '--file', tar, '-C', tree, '.']);
@@ -85,7 +88,9 @@ try {
     rmSync(join(work, 'export.tar'));
     const build = timedCli(['build', '--image', image, '--out', out, '--blobs', BLOBS, '--kernel', kernel]);
     const eifMiB = mib(statSync(join(out, 'cloister.eif')).size);
-    console.log(`cloister build --image (300 MiB image → ${eifMiB.toFixed(0)} MiB EIF + PCRs)  ${(build.ms / 1000).toFixed(2)} s (budget 10 s), peak RSS ${build.maxRssMiB.toFixed(0)} MiB`);
+    console.log(
+      `cloister build --image (300 MiB image → ${eifMiB.toFixed(0)} MiB EIF + PCRs)  ${(build.ms / 1000).toFixed(2)} s (budget 10 s), peak RSS ${build.maxRssMiB.toFixed(0)} MiB`,
+    );
     console.log(`  of which docker export alone                          ${(exportMs / 1000).toFixed(2)} s`);
     execFileSync('docker', ['image', 'rm', image], { stdio: 'ignore' });
   } else {
@@ -104,10 +109,16 @@ try {
   const pcrsRate = eifMiB / (pcrs.ms / 1000);
   const hashRate = eifMiB / ((pcrs.ms - startup.ms) / 1000);
   const shaRate = eifMiB / (sha / 1000);
-  console.log(`cloister pcrs (CRC, PCR0, PCR1, PCR2 of a ${eifMiB.toFixed(0)} MiB EIF)   ${(pcrs.ms / 1000).toFixed(2)} s, ${pcrsRate.toFixed(0)} MiB/s, peak RSS ${pcrs.maxRssMiB.toFixed(0)} MiB`);
-  console.log(`  of which starting Node and the CLI                   ${(startup.ms / 1000).toFixed(2)} s; reading and hashing alone ${hashRate.toFixed(0)} MiB/s`);
+  console.log(
+    `cloister pcrs (CRC, PCR0, PCR1, PCR2 of a ${eifMiB.toFixed(0)} MiB EIF)   ${(pcrs.ms / 1000).toFixed(2)} s, ${pcrsRate.toFixed(0)} MiB/s, peak RSS ${pcrs.maxRssMiB.toFixed(0)} MiB`,
+  );
+  console.log(
+    `  of which starting Node and the CLI                   ${(startup.ms / 1000).toFixed(2)} s; reading and hashing alone ${hashRate.toFixed(0)} MiB/s`,
+  );
   console.log(`sha384sum of the same file                            ${(sha / 1000).toFixed(2)} s, ${shaRate.toFixed(0)} MiB/s`);
-  console.log(`cloister pcrs vs sha384sum: ${(pcrsRate / shaRate).toFixed(2)}x the throughput, ${(hashRate / shaRate).toFixed(2)}x without start-up (PCR0 and PCR2 each hash the image ramdisk, on two threads)`);
+  console.log(
+    `cloister pcrs vs sha384sum: ${(pcrsRate / shaRate).toFixed(2)}x the throughput, ${(hashRate / shaRate).toFixed(2)}x without start-up (PCR0 and PCR2 each hash the image ramdisk, on two threads)`,
+  );
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

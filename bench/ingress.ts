@@ -71,17 +71,26 @@ async function main(): Promise<void> {
   const origin = (address: string, scheme: string) => `${scheme}://${address.replace(/^tcp:/, '')}`;
 
   const cases: [string, string, Pool, Record<string, string>][] = [
-    ['(a) app directly, plain HTTP', origin(direct, 'http'), new Pool(origin(direct, 'http'), { connections: CONNECTIONS }), { 'x-oblv-user-name': 'alice', 'x-oblv-user-role': 'member' }],
+    [
+      '(a) app directly, plain HTTP',
+      origin(direct, 'http'),
+      new Pool(origin(direct, 'http'), { connections: CONNECTIONS }),
+      { 'x-oblv-user-name': 'alice', 'x-oblv-user-role': 'member' },
+    ],
     ['(b) ingress (TLS + client cert)', origin(ingress, 'https'), new Pool(origin(ingress, 'https'), { connections: CONNECTIONS, connect: tlsClient }), {}],
     ['(c) bridge + ingress', origin(bridge, 'https'), new Pool(origin(bridge, 'https'), { connections: CONNECTIONS, connect: tlsClient }), {}],
   ];
-  console.log(`ingress: keep-alive GET /hello, ${CONNECTIONS} connections, ${DURATION_MS / 1000} s each after ${WARMUP_MS / 1000} s warm-up; Node ${process.version}`);
+  console.log(
+    `ingress: keep-alive GET /hello, ${CONNECTIONS} connections, ${DURATION_MS / 1000} s each after ${WARMUP_MS / 1000} s warm-up; Node ${process.version}`,
+  );
   console.log('case                               req/s      p50 ms   p99 ms   vs (a)');
   let baseline = 0;
   for (const [name, url, pool, headers] of cases) {
     const r = await load(url, pool, headers);
     baseline ||= r.rps;
-    console.log(`${name.padEnd(35)}${r.rps.toFixed(0).padStart(6)}   ${r.p50.toFixed(2).padStart(6)}   ${r.p99.toFixed(2).padStart(6)}   ${(r.rps / baseline).toFixed(2)}x`);
+    console.log(
+      `${name.padEnd(35)}${r.rps.toFixed(0).padStart(6)}   ${r.p50.toFixed(2).padStart(6)}   ${r.p99.toFixed(2).padStart(6)}   ${(r.rps / baseline).toFixed(2)}x`,
+    );
     await pool.close();
   }
 
@@ -89,7 +98,9 @@ async function main(): Promise<void> {
   const policy = parsePolicy({ root: join(dir, 'nsm', 'root', 'cert.pem'), pcrs: { 0: ['00'.repeat(48)] }, maxAgeSeconds: 300, allowDebug: true }, dir);
   const started = performance.now();
   for (let i = 0; i < NEW_CLIENTS; i++) await attest(origin(bridge, 'https'), policy);
-  console.log(`new client through bridge + ingress (TLS handshake + attestation + verification): ${((performance.now() - started) / NEW_CLIENTS).toFixed(1)} ms each, ${NEW_CLIENTS} clients`);
+  console.log(
+    `new client through bridge + ingress (TLS handshake + attestation + verification): ${((performance.now() - started) / NEW_CLIENTS).toFixed(1)} ms each, ${NEW_CLIENTS} clients`,
+  );
   console.log('budget: (c) at least 0.5x of (a)');
 }
 

@@ -117,7 +117,9 @@ function textReport(r: AttestReport): string {
   if (r.presentedKeyDigest !== null) {
     if (r.public_key === null || r.public_key === r.presentedKey) {
       const mark = r.public_key === null ? '✗' : '✓';
-      lines.push(`${mark} public key  ${r.presentedKeyDigest} (the TLS key presented${r.public_key === null ? '; the document binds none' : ', bound by the document'})`);
+      lines.push(
+        `${mark} public key  ${r.presentedKeyDigest} (the TLS key presented${r.public_key === null ? '; the document binds none' : ', bound by the document'})`,
+      );
     } else {
       lines.push(
         `✗ public key  ${r.presentedKeyDigest} was presented,`,

@@ -48,7 +48,9 @@ export function enclaveBuild(flags: BuildFlags, context: string, out: string, io
   const buildArgs = flags.dockerBuildArg.map(parseBuildArg);
   for (const [key, value] of buildArgs) {
     if ((key === 'BASE_IMAGE' || key === 'BUILD_IMAGE') && !/@sha256:[0-9a-f]{64}$/.test(value) && !LOCAL_IMAGE_ID.test(value)) {
-      throw new UsageError(`--docker-build-arg ${key}=${value} is not pinned by digest (NAME@sha256:<64 hex>, or a local image ID sha256:<64 hex>): the image would not be reproducible.`);
+      throw new UsageError(
+        `--docker-build-arg ${key}=${value} is not pinned by digest (NAME@sha256:<64 hex>, or a local image ID sha256:<64 hex>): the image would not be reproducible.`,
+      );
     }
   }
   const epoch = process.env.SOURCE_DATE_EPOCH ?? '0';
@@ -173,7 +175,9 @@ async function compareWithNitroCli(image: string, eif: string, ours: Pcrs, io: C
   }
   if (theirs.PCR1 !== ours.PCR1) lines.push('  PCR1 differs: nitro-cli used other boot blobs than --blobs/--kernel.');
   if (theirs.PCR2 !== ours.PCR2) {
-    lines.push('  PCR2 differs: nitro-cli keeps the times and order of the image layers, cloister writes the image canonically; pin the PCRs of the EIF you run.');
+    lines.push(
+      '  PCR2 differs: nitro-cli keeps the times and order of the image layers, cloister writes the image canonically; pin the PCRs of the EIF you run.',
+    );
   }
   return lines;
 }

@@ -93,7 +93,10 @@ async function call(url: string, flags: CallFlags, io: CliIo): Promise<CallRepor
   };
   const ok = response.status >= 200 && response.status < 300;
   if (!flags.json) {
-    if (attested) io.stderr(`attested ${attested.moduleId}: key ${attested.publicKey}, config ${attested.config ?? '(none)'}, as ${identity.name} (${identity.keyDigest})\n`);
+    if (attested)
+      io.stderr(
+        `attested ${attested.moduleId}: key ${attested.publicKey}, config ${attested.config ?? '(none)'}, as ${identity.name} (${identity.keyDigest})\n`,
+      );
     io.stderr(`HTTP ${response.status} ${response.statusText}\n`);
     io.stdout(response.body.toString('utf8'));
   }

@@ -1,7 +1,17 @@
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { CODE_DIR, DEV_USERS, DEFAULT_DEV_DIR, DEFAULT_DEV_PORT, type DevEnvironment, DevEnvironmentError, EXAMPLES_APP, prepareDevEnvironment, startDevStack } from '../dev/environment';
+import {
+  CODE_DIR,
+  DEV_USERS,
+  DEFAULT_DEV_DIR,
+  DEFAULT_DEV_PORT,
+  type DevEnvironment,
+  DevEnvironmentError,
+  EXAMPLES_APP,
+  prepareDevEnvironment,
+  startDevStack,
+} from '../dev/environment';
 import { LocalStackError } from '../dev/local/errors';
 import type { LocalStack } from '../dev/local/local-stack';
 import type { HostedApp } from '../enclave/hosted-app';

@@ -69,9 +69,21 @@ export interface ParentProcess {
 /** The three parent processes for an enclave at `cid`, as documented in deploy/README.md. */
 export function parentProcesses(settings: Pick<RunSettings, 'config' | 'port'>, cid: number, dir = parentDir()): ParentProcess[] {
   return [
-    { name: 'bridge', script: join(dir, 'bridge', 'main.js'), args: ['--listen', `tcp://0.0.0.0:${settings.port}`, '--target', vsockAddress(cid, VSOCK_PORTS.ingress)] },
-    { name: 'egress-relay', script: join(dir, 'egress-relay', 'main.js'), args: ['--listen', vsockAddress(PARENT_CID, VSOCK_PORTS.egress), '--config', settings.config] },
-    { name: 'config-push', script: join(dir, 'config-push', 'main.js'), args: ['--target', vsockAddress(cid, VSOCK_PORTS.config), '--config', settings.config] },
+    {
+      name: 'bridge',
+      script: join(dir, 'bridge', 'main.js'),
+      args: ['--listen', `tcp://0.0.0.0:${settings.port}`, '--target', vsockAddress(cid, VSOCK_PORTS.ingress)],
+    },
+    {
+      name: 'egress-relay',
+      script: join(dir, 'egress-relay', 'main.js'),
+      args: ['--listen', vsockAddress(PARENT_CID, VSOCK_PORTS.egress), '--config', settings.config],
+    },
+    {
+      name: 'config-push',
+      script: join(dir, 'config-push', 'main.js'),
+      args: ['--target', vsockAddress(cid, VSOCK_PORTS.config), '--config', settings.config],
+    },
   ];
 }
 
@@ -88,7 +100,10 @@ export function registerRun(program: Command, io: CliIo, exit: (status: number) 
     .option('--cpus <n>', `vCPUs for the enclave (default ${RUN_DEFAULTS.cpus})`)
     .option('--memory <MiB>', `memory for the enclave in MiB (default ${RUN_DEFAULTS.memory})`)
     .option('--cid <n>', `the enclave's vsock CID (default ${RUN_DEFAULTS.cid})`)
-    .option('--from <file>', 'a JSON file with any of eif, config, cpus, memory, cid, port, debugMode (or nitro-cli names: eif_path, cpu_count, memory_mib, enclave_cid, debug_mode); flags win')
+    .option(
+      '--from <file>',
+      'a JSON file with any of eif, config, cpus, memory, cid, port, debugMode (or nitro-cli names: eif_path, cpu_count, memory_mib, enclave_cid, debug_mode); flags win',
+    )
     .option('--port <port>', `the TCP port the bridge listens on (default ${RUN_DEFAULTS.port})`)
     .option('--debug-mode', 'start the enclave in debug mode (console readable, PCRs all zero: clients refuse it unless allowDebug)')
     .action(async (flags: RunFlags) => {
@@ -161,13 +176,18 @@ async function run(settings: RunSettings, io: CliIo): Promise<number> {
 
   const nitroArgs = [
     'run-enclave',
-    '--eif-path', settings.eif,
-    '--cpu-count', String(settings.cpus),
-    '--memory', String(settings.memory),
-    '--enclave-cid', String(settings.cid),
+    '--eif-path',
+    settings.eif,
+    '--cpu-count',
+    String(settings.cpus),
+    '--memory',
+    String(settings.memory),
+    '--enclave-cid',
+    String(settings.cid),
     ...(settings.debugMode ? ['--debug-mode'] : []),
   ];
-  if (settings.debugMode) io.stderr('cloister run: WARNING: debug mode: the enclave\'s PCRs read as zero and clients refuse it unless their policy allows debug.\n');
+  if (settings.debugMode)
+    io.stderr("cloister run: WARNING: debug mode: the enclave's PCRs read as zero and clients refuse it unless their policy allows debug.\n");
   let enclave: StartedEnclave;
   try {
     io.stderr(`cloister run: nitro-cli ${nitroArgs.join(' ')}\n`);

@@ -24,10 +24,7 @@ interface VerifyBuildFlags extends BuildFlags {
 }
 
 /** Where the PCRs to compare with come from, checked before anything is built. */
-type Against =
-  | { kind: 'url'; url: string; policy: ClientPolicy }
-  | { kind: 'pcrs'; path: string; pcrs: Pcrs }
-  | { kind: 'document'; path: string; pcrs: Pcrs };
+type Against = { kind: 'url'; url: string; policy: ClientPolicy } | { kind: 'pcrs'; path: string; pcrs: Pcrs } | { kind: 'document'; path: string; pcrs: Pcrs };
 
 const COMPARED = ['PCR0', 'PCR1', 'PCR2'] as const;
 
@@ -56,7 +53,8 @@ export function registerVerifyBuild(program: Command, io: CliIo, exit: (status: 
 
 function loadAgainst(flags: VerifyBuildFlags): Against {
   if (/^https?:\/\//i.test(flags.against)) {
-    if (flags.policy === undefined) throw new UsageError(`--against ${flags.against} is a running enclave: give --policy FILE for its root, configuration and age.`);
+    if (flags.policy === undefined)
+      throw new UsageError(`--against ${flags.against} is a running enclave: give --policy FILE for its root, configuration and age.`);
     return { kind: 'url', url: flags.against, policy: loadClientPolicy(flags.policy, flags.dev) };
   }
   let text: string;
@@ -87,13 +85,15 @@ function parsePcrsJson(text: string, path: string): Pcrs {
   const pcrs: Pcrs = {};
   for (const name of COMPARED) {
     const value = (json as Record<string, unknown>)[name];
-    if (typeof value !== 'string' || !/^[0-9a-fA-F]{96}$/.test(value)) throw new UsageError(`${path} has no ${name} of 96 hex digits; it is not a pcrs.json from cloister build or cloister pcrs --json.`);
+    if (typeof value !== 'string' || !/^[0-9a-fA-F]{96}$/.test(value))
+      throw new UsageError(`${path} has no ${name} of 96 hex digits; it is not a pcrs.json from cloister build or cloister pcrs --json.`);
     pcrs[name] = value.toLowerCase();
   }
   return pcrs;
 }
 
-const pcrsOf = (values: ReadonlyMap<number, string>): Pcrs => Object.fromEntries(COMPARED.map((name) => [name, values.get(Number(name.slice(3))) ?? ''])) as Pcrs;
+const pcrsOf = (values: ReadonlyMap<number, string>): Pcrs =>
+  Object.fromEntries(COMPARED.map((name) => [name, values.get(Number(name.slice(3))) ?? ''])) as Pcrs;
 
 async function verifyBuild(source: string, flags: VerifyBuildFlags, io: CliIo): Promise<number> {
   const context = resolve(source);
@@ -111,13 +111,17 @@ async function verifyBuild(source: string, flags: VerifyBuildFlags, io: CliIo): 
     if (flags.json) {
       io.stdout(`${JSON.stringify({ match, source: context, against: described, image: built.imageId, rows }, null, 2)}\n`);
     } else {
-      const lines = [match ? `✓ MATCH: ${context} builds the enclave of ${described}` : `✗ MISMATCH: ${context} does not build the enclave of ${described}`, ''];
+      const lines = [
+        match ? `✓ MATCH: ${context} builds the enclave of ${described}` : `✗ MISMATCH: ${context} does not build the enclave of ${described}`,
+        '',
+      ];
       for (const row of rows) {
         lines.push(`  ${row.match ? '✓' : '✗'} ${row.pcr}  built   ${row.built}`, `          against ${row.against}`);
       }
       const differing = rows.filter((row) => !row.match).map((row) => row.pcr);
       if (differing.length > 0) lines.push('', `  differs: ${differing.join(', ')}`);
-      if (differing.includes('PCR1')) lines.push('  PCR1 covers only the kernel, its command line and the bootstrap: rebuild with the same --blobs/--kernel as the enclave.');
+      if (differing.includes('PCR1'))
+        lines.push('  PCR1 covers only the kernel, its command line and the bootstrap: rebuild with the same --blobs/--kernel as the enclave.');
       io.stdout(`${lines.join('\n')}\n`);
     }
     return match ? 0 : 1;

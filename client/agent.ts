@@ -72,4 +72,3 @@ export class AttestedAgent extends Agent {
     return undefined;
   }
 }
-

@@ -82,7 +82,12 @@ export function fetchAttestation(url: string | URL, options: FetchOptions = {}):
     req.on('response', (res) => {
       if (res.statusCode !== 200) {
         res.resume();
-        return fail(new ClientError('NO_ATTESTATION', `${origin.host} answered the attestation request with HTTP ${res.statusCode}, not a document: it is not a Cloister enclave.`));
+        return fail(
+          new ClientError(
+            'NO_ATTESTATION',
+            `${origin.host} answered the attestation request with HTTP ${res.statusCode}, not a document: it is not a Cloister enclave.`,
+          ),
+        );
       }
       let spki: Buffer;
       try {

@@ -41,12 +41,19 @@ const MAX_NAME_CHARS = 64;
  */
 export async function generateIdentity(name: string, dir: string): Promise<{ dir: string; keyLine: string }> {
   if (typeof name !== 'string' || name.length > MAX_NAME_CHARS || !IDENTITY_PATTERN.test(name)) {
-    throw new ClientError('BAD_IDENTITY', `An identity name is 1 to ${MAX_NAME_CHARS} printable ASCII characters without surrounding spaces; got ${JSON.stringify(name)}.`);
+    throw new ClientError(
+      'BAD_IDENTITY',
+      `An identity name is 1 to ${MAX_NAME_CHARS} printable ASCII characters without surrounding spaces; got ${JSON.stringify(name)}.`,
+    );
   }
   const keyPath = join(dir, IDENTITY_FILES.key);
   const certPath = join(dir, IDENTITY_FILES.cert);
   for (const path of [keyPath, certPath]) {
-    if (existsSync(path)) throw new ClientError('IDENTITY_EXISTS', `${path} exists: an identity is never overwritten. Choose another directory, or delete it first if you mean to replace that key.`);
+    if (existsSync(path))
+      throw new ClientError(
+        'IDENTITY_EXISTS',
+        `${path} exists: an identity is never overwritten. Choose another directory, or delete it first if you mean to replace that key.`,
+      );
   }
 
   const keys = await webcrypto.subtle.generateKey(P256, true, ['sign', 'verify']);
@@ -104,7 +111,10 @@ export function loadIdentity(dir: string): ClientIdentity {
     throw new ClientError('BAD_IDENTITY', `${join(dir, IDENTITY_FILES.cert)} is not a PEM certificate.`);
   }
   if (!certificate.checkPrivateKey(key)) {
-    throw new ClientError('BAD_IDENTITY', `${join(dir, IDENTITY_FILES.key)} is not the key of ${join(dir, IDENTITY_FILES.cert)}: they come from different identities.`);
+    throw new ClientError(
+      'BAD_IDENTITY',
+      `${join(dir, IDENTITY_FILES.key)} is not the key of ${join(dir, IDENTITY_FILES.cert)}: they come from different identities.`,
+    );
   }
   // Node's subject text escapes commas and the like; the parsed name gives the CN as written.
   const name = new x509.X509Certificate(certificate.raw).subjectName.getField('CN')[0] ?? certificate.subject;
@@ -129,7 +139,9 @@ function readIdentityFile(dir: string, file: string): string {
     const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
     throw new ClientError(
       'BAD_IDENTITY',
-      missing ? `No identity in ${dir}: ${path} does not exist. Create one with: cloister keygen <name> --out ${dir}` : `Cannot read ${path}: ${(e as Error).message}.`,
+      missing
+        ? `No identity in ${dir}: ${path} does not exist. Create one with: cloister keygen <name> --out ${dir}`
+        : `Cannot read ${path}: ${(e as Error).message}.`,
       { cause: e },
     );
   }

@@ -25,7 +25,10 @@ export function spkiDigest(spki: Uint8Array): string {
 export function presentedKey(socket: TLSSocket): Buffer {
   const certificate = socket.getPeerX509Certificate();
   if (certificate === undefined) {
-    throw new AttestationError('PUBLIC_KEY_MISMATCH', 'The server presented no certificate on this connection, so no key can be checked against an attestation.');
+    throw new AttestationError(
+      'PUBLIC_KEY_MISMATCH',
+      'The server presented no certificate on this connection, so no key can be checked against an attestation.',
+    );
   }
   return spkiOf(certificate);
 }

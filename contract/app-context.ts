@@ -8,7 +8,9 @@ import type { Logger } from './log';
  * Throws when there is nothing to call.
  */
 export function appModuleOf(loaded: unknown, path: string): AppModule {
-  const module = (typeof loaded === 'function' ? { default: loaded, configSchema: (loaded as Partial<AppModule>).configSchema } : (loaded ?? {})) as Partial<AppModule>;
+  const module = (
+    typeof loaded === 'function' ? { default: loaded, configSchema: (loaded as Partial<AppModule>).configSchema } : (loaded ?? {})
+  ) as Partial<AppModule>;
   if (typeof module.default !== 'function') {
     throw new TypeError(`${path} has no default export to call; export default a function (config, context) => http.RequestListener`);
   }

@@ -3,10 +3,7 @@ import { IDENTITY_PATTERN, type Identity, MAX_IDENTITY_CHARS } from './identity'
 import { canonicalHost } from './allowlist';
 
 const identityValue = (what: string) =>
-  z
-    .string()
-    .max(MAX_IDENTITY_CHARS)
-    .regex(IDENTITY_PATTERN, `a ${what} is 1 to ${MAX_IDENTITY_CHARS} printable ASCII characters without surrounding spaces`);
+  z.string().max(MAX_IDENTITY_CHARS).regex(IDENTITY_PATTERN, `a ${what} is 1 to ${MAX_IDENTITY_CHARS} printable ASCII characters without surrounding spaces`);
 
 const Name = identityValue('name');
 const Role = identityValue('role');
@@ -53,7 +50,10 @@ const Secret = z.strictObject({
     .string()
     .min(1)
     .max(MAX_SECRET_CIPHERTEXT_CHARS)
-    .regex(/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/, 'expected the KMS CiphertextBlob in standard base64 (e.g. from `aws kms encrypt --output text --query CiphertextBlob`)')
+    .regex(
+      /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/,
+      'expected the KMS CiphertextBlob in standard base64 (e.g. from `aws kms encrypt --output text --query CiphertextBlob`)',
+    )
     .describe('Base64 of the KMS CiphertextBlob. Only this ciphertext enters the config digest, never the plaintext.'),
   keyId: z.string().min(1).max(2048).optional().describe('The KMS key (id, ARN or alias) that must have encrypted it; KMS checks it.'),
 });
@@ -105,7 +105,9 @@ export const RuntimeConfigSchema = z
       .describe("The hosted app's own block, validated by the schema the app declares (see contract/app-host.ts)."),
     limits: z
       .strictObject({
-        jsonBodyBytes: positiveInt(1 << 30).optional().describe('Largest JSON request body (default 1 MiB).'),
+        jsonBodyBytes: positiveInt(1 << 30)
+          .optional()
+          .describe('Largest JSON request body (default 1 MiB).'),
       })
       .optional(),
     secrets: z.array(Secret).max(100).optional(),

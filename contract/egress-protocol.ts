@@ -22,8 +22,7 @@ export type RelayErrorCode = 'NOT_ALLOWED' | 'BAD_REQUEST' | 'CONNECT_FAILED' | 
 
 export type RelayReply = { ok: true } | { ok: false; error: RelayErrorCode; message: string };
 
-export const encodeTunnelRequest = (target: EgressTarget): string =>
-  `${JSON.stringify({ v: PROTOCOL_VERSION, host: target.host, port: target.port })}\n`;
+export const encodeTunnelRequest = (target: EgressTarget): string => `${JSON.stringify({ v: PROTOCOL_VERSION, host: target.host, port: target.port })}\n`;
 
 export const encodeReply = (reply: RelayReply): string => `${JSON.stringify(reply)}\n`;
 

@@ -83,7 +83,9 @@ async function runningStack(url: string, policyPath: string): Promise<AttestedSe
   } catch (e) {
     const refused = e instanceof ClientError && e.code === 'UNREACHABLE' && (e.cause as NodeJS.ErrnoException)?.code === 'ECONNREFUSED';
     if (refused) return undefined;
-    throw new Error(`Something answers on ${url} but it does not verify under ${policyPath} (${(e as Error).message}). If it is an older cloister dev, stop it and run the demo again.`);
+    throw new Error(
+      `Something answers on ${url} but it does not verify under ${policyPath} (${(e as Error).message}). If it is an older cloister dev, stop it and run the demo again.`,
+    );
   }
 }
 
@@ -132,7 +134,8 @@ async function psi(as: Record<DevUser, JsonClient>): Promise<void> {
 /** The enclave gives every party the same answer; anything else is a failure of the demo. */
 function agree(what: string, answers: unknown[]): void {
   const first = JSON.stringify(answers[0]);
-  if (!answers.every((a) => JSON.stringify(a) === first)) throw new Error(`The parties read different ${what} results: ${answers.map((a) => JSON.stringify(a)).join(' / ')}`);
+  if (!answers.every((a) => JSON.stringify(a) === first))
+    throw new Error(`The parties read different ${what} results: ${answers.map((a) => JSON.stringify(a)).join(' / ')}`);
 }
 
 main().then(

@@ -106,7 +106,18 @@ async function prepare(dir: string, configPath: string | undefined, app: HostedA
   };
   writeAtomically(policyPath, `${JSON.stringify(policy, null, 2)}\n`);
   const rootSha256 = createHash('sha256').update(pki.rootCertificateDer).digest('hex');
-  return { dir, app, rootPath: pki.rootCertificatePath, rootSha256, configPath: config, configDigest: digest.toString('hex'), pcrs, policyPath, users, unconfiguredUsers };
+  return {
+    dir,
+    app,
+    rootPath: pki.rootCertificatePath,
+    rootSha256,
+    configPath: config,
+    configDigest: digest.toString('hex'),
+    pcrs,
+    policyPath,
+    users,
+    unconfiguredUsers,
+  };
 }
 
 /**

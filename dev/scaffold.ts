@@ -36,7 +36,8 @@ export function scaffoldService(dir: string, options: { name?: string; cloisterV
   }
   if (existsSync(target)) {
     if (!statSync(target).isDirectory()) throw new ScaffoldError('NOT_A_DIRECTORY', `${dir} exists and is not a directory.`);
-    if (readdirSync(target).length > 0) throw new ScaffoldError('DIRECTORY_NOT_EMPTY', `${dir} is not empty; cloister init writes only into a new or empty directory.`);
+    if (readdirSync(target).length > 0)
+      throw new ScaffoldError('DIRECTORY_NOT_EMPTY', `${dir} is not empty; cloister init writes only into a new or empty directory.`);
   }
 
   mkdirSync(dirname(target), { recursive: true });

@@ -43,23 +43,32 @@ function supervisorCommand(): Command {
     .exitOverride()
     .configureOutput({ writeOut: () => {}, writeErr: () => {} })
     .addOption(new Option('--config <file>', 'runtime configuration, JSON or YAML').env('CLOISTER_CONFIG'))
-    .addOption(new Option('--config-from <address>', 'wait for the configuration pushed to this address (e.g. vsock://4294967295:5002) instead of --config').env('CLOISTER_CONFIG_FROM'))
+    .addOption(
+      new Option('--config-from <address>', 'wait for the configuration pushed to this address (e.g. vsock://4294967295:5002) instead of --config').env(
+        'CLOISTER_CONFIG_FROM',
+      ),
+    )
     .addOption(new Option('--nsm <kind>', 'the Nitro Secure Module').choices(['device', 'dev']).default('device').env('CLOISTER_NSM'))
     .addOption(new Option('--dev-dir <dir>', 'development NSM root directory (--nsm dev)').default('.cloister/dev').env('CLOISTER_DEV_DIR'))
     .addOption(new Option('--pcr0 <hex>', 'development PCR0 (--nsm dev)').env('CLOISTER_PCR0'))
     .addOption(new Option('--pcr1 <hex>', 'development PCR1 (--nsm dev)').env('CLOISTER_PCR1'))
     .addOption(new Option('--pcr2 <hex>', 'development PCR2 (--nsm dev)').env('CLOISTER_PCR2'))
     .addOption(new Option('--ingress <address>', 'where the ingress listens').default(ENCLAVE_INGRESS).env('CLOISTER_INGRESS'))
-    .addOption(new Option('--app-module <file>', 'the app: a module whose default export is (config, context) => http.RequestListener').env('CLOISTER_APP_MODULE'))
+    .addOption(
+      new Option('--app-module <file>', 'the app: a module whose default export is (config, context) => http.RequestListener').env('CLOISTER_APP_MODULE'),
+    )
     .addOption(new Option('--app <address>', 'where the app listens: unix:///PATH or tcp://127.0.0.1:PORT').env('CLOISTER_APP'))
     .addOption(new Option('--egress-relay <address>', "the parent's egress relay").default(DEFAULT_EGRESS_RELAY).env('CLOISTER_EGRESS_RELAY'))
     .addOption(new Option('--ready-file <file>', 'write the ingress address here once ready').env('CLOISTER_READY_FILE'))
     .addOption(new Option('--grace-ms <ms>', 'time in-flight requests get after SIGTERM').default('5000').env('CLOISTER_GRACE_MS'))
     .usage('[options] (--app-module <file> | -- <command> [args...])')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Instead of --app-module, the app may be a command given after "--" (or in CLOISTER_APP_COMMAND as a
 JSON array of strings): it must serve HTTP on the address in ${LISTEN_ENV} and finds its "apps"
-configuration block, as JSON, in ${APP_CONFIG_ENV}.`);
+configuration block, as JSON, in ${APP_CONFIG_ENV}.`,
+    );
 }
 
 /** The usage text, for `--help`. */
@@ -93,7 +102,8 @@ export function parseSupervisorOptions(argv: string[]): SupervisorOptions {
   for (const index of [0, 1, 2]) {
     const value = flags[`pcr${index}`];
     if (value === undefined) continue;
-    if (flags.nsm !== 'dev') throw new SupervisorError('INVALID_OPTION', `--pcr${index} sets a development measurement; the device NSM measures the image itself.`);
+    if (flags.nsm !== 'dev')
+      throw new SupervisorError('INVALID_OPTION', `--pcr${index} sets a development measurement; the device NSM measures the image itself.`);
     if (!/^[0-9a-fA-F]{96}$/.test(value)) throw new SupervisorError('INVALID_OPTION', `--pcr${index} must be 96 hex digits (SHA-384).`);
     pcrs[index] = value.toLowerCase();
   }
@@ -119,8 +129,10 @@ export function parseSupervisorOptions(argv: string[]): SupervisorOptions {
 /** Exactly one app: a module path (made absolute here, against the directory the supervisor starts in) or a command. */
 function hostedApp(modulePath: string | undefined, commandArgs: string[] | undefined): HostedApp {
   const argv = commandArgs ?? commandFromEnvironment();
-  if (argv !== undefined && argv.length === 0) throw new SupervisorError('INVALID_OPTION', 'nothing follows "--": name the app\'s command after it (see --help)');
-  if (modulePath !== undefined && argv !== undefined) throw new SupervisorError('INVALID_OPTION', 'give either --app-module or a command after "--", not both (see --help)');
+  if (argv !== undefined && argv.length === 0)
+    throw new SupervisorError('INVALID_OPTION', 'nothing follows "--": name the app\'s command after it (see --help)');
+  if (modulePath !== undefined && argv !== undefined)
+    throw new SupervisorError('INVALID_OPTION', 'give either --app-module or a command after "--", not both (see --help)');
   if (modulePath !== undefined) return { kind: 'module', path: resolve(modulePath) };
   if (argv !== undefined) return { kind: 'command', argv };
   throw new SupervisorError('INVALID_OPTION', 'name the app this enclave serves: --app-module <file>, or a command after "--" (see --help)');

@@ -130,10 +130,18 @@ function toEnvironmentValue(name: string, plaintext: Buffer): string {
   try {
     text = utf8.decode(plaintext);
   } catch {
-    throw new SecretError('SECRET_NOT_TEXT', name, `The secret ${name} is not UTF-8 text, so it cannot be an environment variable; encrypt it as text (e.g. base64 of the bytes).`);
+    throw new SecretError(
+      'SECRET_NOT_TEXT',
+      name,
+      `The secret ${name} is not UTF-8 text, so it cannot be an environment variable; encrypt it as text (e.g. base64 of the bytes).`,
+    );
   }
   if (text.includes('\0')) {
-    throw new SecretError('SECRET_NOT_TEXT', name, `The secret ${name} contains a NUL character, which an environment variable cannot hold; encrypt it as text (e.g. base64 of the bytes).`);
+    throw new SecretError(
+      'SECRET_NOT_TEXT',
+      name,
+      `The secret ${name} contains a NUL character, which an environment variable cannot hold; encrypt it as text (e.g. base64 of the bytes).`,
+    );
   }
   return text;
 }

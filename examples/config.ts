@@ -26,7 +26,9 @@ export const ExamplesConfigSchema = z.strictObject({
       ...appRole,
       maxItems: positiveInt(10_000_000).optional().describe('Most items in one set (default 2,000,000).'),
       maxItemBytes: positiveInt(65_536).optional().describe('Longest item in UTF-8 bytes (default 1,024).'),
-      maxUploadBytes: positiveInt(2 ** 40).optional().describe('Largest set upload in bytes, any format (default 256 MiB).'),
+      maxUploadBytes: positiveInt(2 ** 40)
+        .optional()
+        .describe('Largest set upload in bytes, any format (default 256 MiB).'),
     })
     .optional(),
   stats: z
@@ -38,7 +40,9 @@ export const ExamplesConfigSchema = z.strictObject({
     .optional(),
   outbound: z
     .strictObject({
-      maxBodyBytes: positiveInt(16 << 20).optional().describe('Most response bytes returned (default 64 KiB).'),
+      maxBodyBytes: positiveInt(16 << 20)
+        .optional()
+        .describe('Most response bytes returned (default 64 KiB).'),
       timeoutMs: positiveInt(120_000).optional().describe('Whole-request timeout (default 10 s).'),
     })
     .optional(),

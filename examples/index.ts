@@ -42,7 +42,11 @@ export default function createExamples(config: ExamplesConfig, context: AppConte
   apis.push(
     new ApiRouter('/openapi.json', context.limits.jsonBodyBytes).get(
       '/',
-      { summary: 'This document: every route, generated from the schemas that validate requests.', anonymous: true, responses: { 200: { description: 'OpenAPI 3.1.' } } },
+      {
+        summary: 'This document: every route, generated from the schemas that validate requests.',
+        anonymous: true,
+        responses: { 200: { description: 'OpenAPI 3.1.' } },
+      },
       (_req, res) => {
         document ??= openApiDocument(apis, API_VERSION);
         res.json(document);

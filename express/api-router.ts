@@ -32,11 +32,7 @@ export interface RouteSpec<B extends z.ZodType | undefined, Q extends z.ZodType 
 
 type Output<S> = S extends z.ZodType ? z.output<S> : undefined;
 
-export type RouteHandler<B, Q> = (
-  req: Request,
-  res: Response,
-  input: { body: Output<B>; query: Output<Q> },
-) => unknown;
+export type RouteHandler<B, Q> = (req: Request, res: Response, input: { body: Output<B>; query: Output<Q> }) => unknown;
 
 /**
  * An Express Router that validates with zod schemas, records OpenAPI operations from them, and
@@ -52,11 +48,7 @@ export class ApiRouter {
     private readonly jsonLimitBytes: number,
   ) {}
 
-  get<Q extends z.ZodType | undefined = undefined>(
-    path: string,
-    spec: RouteSpec<undefined, Q>,
-    handler: RouteHandler<undefined, Q>,
-  ): this {
+  get<Q extends z.ZodType | undefined = undefined>(path: string, spec: RouteSpec<undefined, Q>, handler: RouteHandler<undefined, Q>): this {
     return this.add('get', path, spec, handler);
   }
 
@@ -191,5 +183,5 @@ export const ErrorBody = z.object({
 /** A documented error response: its description names the codes a client may see. */
 export const errorResponse = (description: string): ResponseSpec => ({ description, schema: ErrorBody });
 
-const joinPath = (prefix: string, path: string) => (prefix + (path === '/' ? '' : path)) || '/';
+const joinPath = (prefix: string, path: string) => prefix + (path === '/' ? '' : path) || '/';
 const toOpenApiPath = (path: string) => path.replace(/:(\w+)/g, '{$1}');

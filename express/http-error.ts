@@ -24,8 +24,7 @@ export class HttpError extends Error {
   }
 }
 
-export const badRequest = (code: string, message: string, details?: FieldIssue[]) =>
-  new HttpError(400, code, message, details);
+export const badRequest = (code: string, message: string, details?: FieldIssue[]) => new HttpError(400, code, message, details);
 export const unauthorized = (message: string) => new HttpError(401, 'UNAUTHENTICATED', message);
 export const forbidden = (code: string, message: string) => new HttpError(403, code, message);
 export const notFound = (code: string, message: string) => new HttpError(404, code, message);

@@ -2,7 +2,6 @@ import type { Request, RequestHandler } from 'express';
 import { IDENTITY_PATTERN, type Identity, MAX_IDENTITY_CHARS, USER_NAME_HEADER, USER_ROLE_HEADER, isValidIdentityValue } from '../contract/identity';
 import { HttpError, forbidden, unauthorized } from './http-error';
 
-
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
@@ -36,9 +35,7 @@ function single(req: Request, header: string): string | undefined {
   if (values.length !== 1) throw badIdentity(`${header} was sent ${values.length} times; send it once.`);
   const value = values[0]!;
   if (!isValidIdentityValue(value)) {
-    throw badIdentity(
-      `${header} must be 1 to ${MAX_IDENTITY_CHARS} printable ASCII characters without surrounding spaces.`,
-    );
+    throw badIdentity(`${header} must be 1 to ${MAX_IDENTITY_CHARS} printable ASCII characters without surrounding spaces.`);
   }
   return value;
 }
@@ -98,5 +95,4 @@ export function callerOf(req: Request): Identity {
   return req.identity;
 }
 
-const missingIdentity = () =>
-  unauthorized('This needs an authenticated caller; connect through the Cloister ingress with a client certificate.');
+const missingIdentity = () => unauthorized('This needs an authenticated caller; connect through the Cloister ingress with a client certificate.');

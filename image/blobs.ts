@@ -25,7 +25,11 @@ export function readBlobs(dir: string, kernel?: string): NitroBlobs {
     try {
       return readFileSync(path);
     } catch (e) {
-      throw new ImageError('BLOB_MISSING', `cannot read the Nitro boot blob ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); pass --blobs DIR with init, nsm.ko and cmdline from the aws-nitro-enclaves-cli package.`, { cause: e });
+      throw new ImageError(
+        'BLOB_MISSING',
+        `cannot read the Nitro boot blob ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); pass --blobs DIR with init, nsm.ko and cmdline from the aws-nitro-enclaves-cli package.`,
+        { cause: e },
+      );
     }
   };
   const kernelPath = kernel ?? join(dir, 'bzImage');
@@ -36,7 +40,10 @@ export function readBlobs(dir: string, kernel?: string): NitroBlobs {
     /* reported below */
   }
   if (!isFile) {
-    throw new ImageError('BLOB_MISSING', `the kernel ${kernelPath} is not a readable file; pass --kernel FILE (the bzImage of the aws-nitro-enclaves-cli package) or a --blobs DIR that holds bzImage.`);
+    throw new ImageError(
+      'BLOB_MISSING',
+      `the kernel ${kernelPath} is not a readable file; pass --kernel FILE (the bzImage of the aws-nitro-enclaves-cli package) or a --blobs DIR that holds bzImage.`,
+    );
   }
   return { kernel: kernelPath, cmdline: Buffer.from(read('cmdline').toString('utf8').trim(), 'utf8'), init: read('init'), nsm: read('nsm.ko') };
 }

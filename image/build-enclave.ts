@@ -50,6 +50,14 @@ export async function buildEnclave(build: EnclaveBuild): Promise<{ eif: string; 
     image = build.tag;
   }
   const eif = join(build.out, EIF_NAME);
-  const { pcrs, imageId } = await buildEifFromImage({ image, blobs, eif, buildTime: build.sourceDateEpoch, toolVersion: build.toolVersion, log: build.log, progress: build.progress });
+  const { pcrs, imageId } = await buildEifFromImage({
+    image,
+    blobs,
+    eif,
+    buildTime: build.sourceDateEpoch,
+    toolVersion: build.toolVersion,
+    log: build.log,
+    progress: build.progress,
+  });
   return { eif, image, imageId, pcrs };
 }

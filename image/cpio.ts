@@ -46,12 +46,18 @@ const pad4 = (n: number) => (4 - (n % 4)) % 4;
 
 function hex8(value: number, field: string, name: string): string {
   if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
-    throw new ImageError('IMAGE_TOO_LARGE', `${name}: its ${field} (${value}) does not fit a cpio newc header (at most 4 GiB per file); make the file smaller.`);
+    throw new ImageError(
+      'IMAGE_TOO_LARGE',
+      `${name}: its ${field} (${value}) does not fit a cpio newc header (at most 4 GiB per file); make the file smaller.`,
+    );
   }
   return value.toString(16).padStart(8, '0');
 }
 
-function header(ino: number, entry: { name: string; mode: number; uid: number; gid: number; nlink: number; mtime: number; size: number; rdev: [number, number] }): Buffer {
+function header(
+  ino: number,
+  entry: { name: string; mode: number; uid: number; gid: number; nlink: number; mtime: number; size: number; rdev: [number, number] },
+): Buffer {
   const name = Buffer.from(`${entry.name}\0`, 'utf8');
   const fields = [ino, entry.mode, entry.uid, entry.gid, entry.nlink, entry.mtime, entry.size, 3, 1, entry.rdev[0], entry.rdev[1], name.length, 0];
   const labels = ['inode', 'mode', 'uid', 'gid', 'nlink', 'mtime', 'size', 'devmajor', 'devminor', 'rdevmajor', 'rdevminor', 'name size', 'check'];
@@ -72,7 +78,8 @@ export class CpioArchive {
     }
     this.addMissingParents(entry.name, entry.mode & 0o777);
     if (entry.type === 'dir') this.directories.add(entry.name);
-    const body: Bytes = entry.type === 'symlink' ? Buffer.from(entry.linkname ?? '', 'utf8') : entry.type === 'file' ? (entry.data ?? Buffer.alloc(0)) : Buffer.alloc(0);
+    const body: Bytes =
+      entry.type === 'symlink' ? Buffer.from(entry.linkname ?? '', 'utf8') : entry.type === 'file' ? (entry.data ?? Buffer.alloc(0)) : Buffer.alloc(0);
     this.push(
       {
         name: entry.name,

@@ -45,7 +45,10 @@ export function comparePaths(a: string, b: string): number {
 function lines(values: string[], what: string): Buffer {
   for (const value of values) {
     if (value.includes('\n') || value.includes('\0')) {
-      throw new ImageError('IMAGE_BAD_COMMAND', `the image's ${what} has an entry with a newline or NUL (${JSON.stringify(value)}), which the enclave's init cannot read; change it in the Dockerfile.`);
+      throw new ImageError(
+        'IMAGE_BAD_COMMAND',
+        `the image's ${what} has an entry with a newline or NUL (${JSON.stringify(value)}), which the enclave's init cannot read; change it in the Dockerfile.`,
+      );
     }
   }
   return Buffer.from(values.map((v) => `${v}\n`).join(''), 'utf8');
@@ -57,7 +60,10 @@ function lines(values: string[], what: string): Buffer {
  */
 export function customerRamdisk(fd: number, entries: readonly TarEntry[], command: ImageCommand): { records: CpioRecord[]; size: number } {
   if (command.cmd.length === 0) {
-    throw new ImageError('IMAGE_NO_COMMAND', 'the image has neither CMD nor ENTRYPOINT, so the enclave would have nothing to run; add an ENTRYPOINT to the Dockerfile.');
+    throw new ImageError(
+      'IMAGE_NO_COMMAND',
+      'the image has neither CMD nor ENTRYPOINT, so the enclave would have nothing to run; add an ENTRYPOINT to the Dockerfile.',
+    );
   }
   const cmd = lines(command.cmd, 'command');
   const env = lines(command.env, 'environment');
@@ -95,7 +101,8 @@ function linkTarget(link: TarEntry, byName: ReadonlyMap<string, TarEntry>): TarE
     if (seen.has(target.name)) throw new ImageError('IMAGE_BAD_TAR', `the hard link ${link.name} is part of a loop; export the image again.`);
     seen.add(target.name);
     const next = byName.get(target.linkname);
-    if (!next) throw new ImageError('IMAGE_BAD_TAR', `the hard link ${link.name} points at ${target.linkname}, which the image does not hold; export the image again.`);
+    if (!next)
+      throw new ImageError('IMAGE_BAD_TAR', `the hard link ${link.name} points at ${target.linkname}, which the image does not hold; export the image again.`);
     target = next;
   }
   if (target.type !== 'file') throw new ImageError('IMAGE_BAD_TAR', `the hard link ${link.name} points at ${target.name}, which is not a regular file.`);

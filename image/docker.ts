@@ -29,7 +29,10 @@ export function imageCommand(config: ImageConfig['Config'], image: string): Imag
   const entrypoint = strings(config?.Entrypoint);
   const command = cmd.length > 0 ? cmd : entrypoint;
   if (command.length === 0) {
-    throw new ImageError('IMAGE_NO_COMMAND', `the image ${image} has neither CMD nor ENTRYPOINT, so the enclave would have nothing to run; add an ENTRYPOINT to its Dockerfile.`);
+    throw new ImageError(
+      'IMAGE_NO_COMMAND',
+      `the image ${image} has neither CMD nor ENTRYPOINT, so the enclave would have nothing to run; add an ENTRYPOINT to its Dockerfile.`,
+    );
   }
   return { cmd: command, env: strings(config?.Env) };
 }

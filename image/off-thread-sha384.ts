@@ -74,7 +74,7 @@ export class OffThreadSha384 implements Sha384Sink {
   }
 
   update(data: Buffer): this {
-    for (let at = 0; at < data.length; ) {
+    for (let at = 0; at < data.length;) {
       const since = Date.now();
       for (let hashed = Atomics.load(this.control, HASHED); this.handed - hashed >= SLOTS; hashed = Atomics.load(this.control, HASHED)) {
         this.checkStall(since);

@@ -33,7 +33,11 @@ const CHUNK = 4 * 1024 * 1024;
 /** Metadata and signature are read into memory; nitro-cli's are a few kilobytes. */
 const MAX_SMALL_SECTION = 1024 * 1024;
 
-const sections = (why: string) => new ImageError('EIF_BAD_SECTIONS', `the EIF's section table is invalid: ${why}. The file is corrupt or not an EIF written by nitro-cli or cloister build; build it again.`);
+const sections = (why: string) =>
+  new ImageError(
+    'EIF_BAD_SECTIONS',
+    `the EIF's section table is invalid: ${why}. The file is corrupt or not an EIF written by nitro-cli or cloister build; build it again.`,
+  );
 
 /**
  * Reads an EIF (ours or nitro-cli's) in one pass: checks the header, the section table, every
@@ -55,7 +59,7 @@ export function readEif(path: string, progress?: Progress): EifReport {
 }
 
 function readAt(fd: number, buffer: Buffer, position: number): void {
-  for (let done = 0; done < buffer.length; ) {
+  for (let done = 0; done < buffer.length;) {
     const n = readSync(fd, buffer, done, buffer.length - done, position + done);
     if (n === 0) throw new ImageError('EIF_TRUNCATED', 'the EIF ended while it was read (was it changed meanwhile?); read it again.');
     done += n;
@@ -70,11 +74,17 @@ function readOpen(fd: number, progress?: Progress): EifReport {
   const header = Buffer.alloc(EIF_HEADER_SIZE);
   readAt(fd, header, 0);
   if (!header.subarray(0, 4).equals(EIF_MAGIC)) {
-    throw new ImageError('EIF_BAD_MAGIC', `the file starts with ${header.subarray(0, 4).toString('hex')}, not the EIF magic ".eif"; it is not an enclave image file.`);
+    throw new ImageError(
+      'EIF_BAD_MAGIC',
+      `the file starts with ${header.subarray(0, 4).toString('hex')}, not the EIF magic ".eif"; it is not an enclave image file.`,
+    );
   }
   const version = header.readUInt16BE(4);
   if (version !== EIF_VERSION) {
-    throw new ImageError('EIF_BAD_VERSION', `the EIF is format version ${version}; this reader knows version ${EIF_VERSION}, what nitro-cli and cloister build write. Rebuild it with a current nitro-cli or cloister build.`);
+    throw new ImageError(
+      'EIF_BAD_VERSION',
+      `the EIF is format version ${version}; this reader knows version ${EIF_VERSION}, what nitro-cli and cloister build write. Rebuild it with a current nitro-cli or cloister build.`,
+    );
   }
   const flags = header.readUInt16BE(6);
   if (flags > 1) throw sections(`unknown flags ${flags.toString(16)}`);
@@ -95,7 +105,8 @@ function readOpen(fd: number, progress?: Progress): EifReport {
     const end = offset + BigInt(SECTION_HEADER_SIZE) + size;
     if (end > BigInt(fileSize)) {
       const agrees = Number(offset) + SECTION_HEADER_SIZE > fileSize || sectionSize(fd, Number(offset)) === size;
-      if (agrees) throw new ImageError('EIF_TRUNCATED', `section ${i} ends at byte ${end} but the file has ${fileSize}: it is truncated; copy or download it again.`);
+      if (agrees)
+        throw new ImageError('EIF_TRUNCATED', `section ${i} ends at byte ${end} but the file has ${fileSize}: it is truncated; copy or download it again.`);
       throw sections(`section ${i} (${size} bytes at ${offset}) points past the end of the file (${fileSize} bytes)`);
     }
     table.push({ type: 0 as SectionType, offset: Number(offset), size: Number(size) });
@@ -114,10 +125,15 @@ function readOpen(fd: number, progress?: Progress): EifReport {
     readAt(fd, sectionHead, section.offset);
     crc = crc32(sectionHead, crc);
     const type = sectionHead.readUInt16BE(0);
-    if (!Object.values(SectionType).includes(type as SectionType)) throw new ImageError('EIF_BAD_SECTION_HEADER', `section ${i} has the unknown type ${type}; the file is corrupt.`);
-    if (sectionHead.readUInt16BE(2) !== 0) throw new ImageError('EIF_BAD_SECTION_HEADER', `section ${i} has flags ${sectionHead.readUInt16BE(2)}, not 0; the file is corrupt.`);
+    if (!Object.values(SectionType).includes(type as SectionType))
+      throw new ImageError('EIF_BAD_SECTION_HEADER', `section ${i} has the unknown type ${type}; the file is corrupt.`);
+    if (sectionHead.readUInt16BE(2) !== 0)
+      throw new ImageError('EIF_BAD_SECTION_HEADER', `section ${i} has flags ${sectionHead.readUInt16BE(2)}, not 0; the file is corrupt.`);
     if (sectionHead.readBigUInt64BE(4) !== BigInt(section.size)) {
-      throw new ImageError('EIF_BAD_SECTION_HEADER', `section ${i} (${sectionTypeName(type)}) says it holds ${sectionHead.readBigUInt64BE(4)} bytes, the header's table ${section.size}; the file is corrupt.`);
+      throw new ImageError(
+        'EIF_BAD_SECTION_HEADER',
+        `section ${i} (${sectionTypeName(type)}) says it holds ${sectionHead.readBigUInt64BE(4)} bytes, the header's table ${section.size}; the file is corrupt.`,
+      );
     }
     section.type = type as SectionType;
     checkOrder(seen, section.type, i);
@@ -134,7 +150,7 @@ function readOpen(fd: number, progress?: Progress): EifReport {
       continue;
     }
     const hashes = measurer.hashesFor(section.type === SectionType.kernel ? 'kernel' : section.type === SectionType.cmdline ? 'cmdline' : 'ramdisk');
-    for (let at = 0; at < section.size; ) {
+    for (let at = 0; at < section.size;) {
       const piece = chunk.subarray(0, Math.min(CHUNK, section.size - at));
       readAt(fd, piece, payloadAt + at);
       crc = crc32(piece, crc);
@@ -151,9 +167,20 @@ function readOpen(fd: number, progress?: Progress): EifReport {
   }
   const stored = header.readUInt32BE(EIF_CRC_OFFSET);
   if (stored !== crc >>> 0) {
-    throw new ImageError('EIF_BAD_CRC', `the EIF's CRC32 is ${stored.toString(16).padStart(8, '0')} but its contents give ${(crc >>> 0).toString(16).padStart(8, '0')}: the file is corrupt; copy or build it again.`);
+    throw new ImageError(
+      'EIF_BAD_CRC',
+      `the EIF's CRC32 is ${stored.toString(16).padStart(8, '0')} but its contents give ${(crc >>> 0).toString(16).padStart(8, '0')}: the file is corrupt; copy or build it again.`,
+    );
   }
-  return { version, arch: flags === 1 ? 'aarch64' : 'x86_64', memoryBytes: header.readBigUInt64BE(8), cpus: header.readBigUInt64BE(16), sections: table, pcrs: measurer.digest(), ...(metadata === undefined ? {} : { metadata }) };
+  return {
+    version,
+    arch: flags === 1 ? 'aarch64' : 'x86_64',
+    memoryBytes: header.readBigUInt64BE(8),
+    cpus: header.readBigUInt64BE(16),
+    sections: table,
+    pcrs: measurer.digest(),
+    ...(metadata === undefined ? {} : { metadata }),
+  };
 }
 
 function sectionSize(fd: number, offset: number): bigint {
@@ -172,10 +199,12 @@ function checkOrder(seen: readonly SectionType[], type: SectionType, index: numb
       if (seen.length > 0) throw fail('but the kernel must come first');
       break;
     case SectionType.cmdline:
-      if (seen.length === 0 || seen.includes(SectionType.cmdline) || seen.includes(SectionType.ramdisk)) throw fail('out of place (one, right after the kernel)');
+      if (seen.length === 0 || seen.includes(SectionType.cmdline) || seen.includes(SectionType.ramdisk))
+        throw fail('out of place (one, right after the kernel)');
       break;
     case SectionType.metadata:
-      if (seen.includes(SectionType.metadata) || !seen.includes(SectionType.cmdline) || seen.includes(SectionType.ramdisk)) throw fail('out of place (one, after the cmdline, before the ramdisks)');
+      if (seen.includes(SectionType.metadata) || !seen.includes(SectionType.cmdline) || seen.includes(SectionType.ramdisk))
+        throw fail('out of place (one, after the cmdline, before the ramdisks)');
       break;
     case SectionType.ramdisk:
       if (!seen.includes(SectionType.cmdline)) throw fail('before the cmdline');
@@ -196,7 +225,8 @@ function parseJson(payload: Buffer): unknown {
 
 /** The DER certificate of the signature section's first entry (the one over PCR0). */
 function signingCertificate(payload: Buffer): Buffer {
-  const fail = (why: string, cause?: unknown) => new ImageError('EIF_BAD_SIGNATURE', `the EIF's signature section cannot be read: ${why}; sign the image again.`, { cause });
+  const fail = (why: string, cause?: unknown) =>
+    new ImageError('EIF_BAD_SIGNATURE', `the EIF's signature section cannot be read: ${why}; sign the image again.`, { cause });
   let entries: unknown;
   try {
     entries = decode(payload);
@@ -205,7 +235,12 @@ function signingCertificate(payload: Buffer): Buffer {
   }
   const first = Array.isArray(entries) ? (entries[0] as Record<string, unknown> | undefined) : undefined;
   const raw = first instanceof Map ? first.get('signing_certificate') : first?.signing_certificate;
-  const pem = raw instanceof Uint8Array ? Buffer.from(raw) : Array.isArray(raw) && raw.every((b) => Number.isInteger(b) && b >= 0 && b < 256) ? Buffer.from(raw as number[]) : undefined;
+  const pem =
+    raw instanceof Uint8Array
+      ? Buffer.from(raw)
+      : Array.isArray(raw) && raw.every((b) => Number.isInteger(b) && b >= 0 && b < 256)
+        ? Buffer.from(raw as number[])
+        : undefined;
   if (!pem) throw fail('its first entry has no signing_certificate');
   try {
     return new X509Certificate(pem).raw;

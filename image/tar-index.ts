@@ -26,11 +26,25 @@ export interface TarEntry {
 }
 
 const BLOCK = 512;
-const TYPES: Record<string, TarEntryType> = { '0': 'file', '\0': 'file', '7': 'file', '1': 'hardlink', '2': 'symlink', '3': 'char', '4': 'block', '5': 'dir', '6': 'fifo' };
+const TYPES: Record<string, TarEntryType> = {
+  '0': 'file',
+  '\0': 'file',
+  '7': 'file',
+  '1': 'hardlink',
+  '2': 'symlink',
+  '3': 'char',
+  '4': 'block',
+  '5': 'dir',
+  '6': 'fifo',
+};
 /** Extension headers are read into memory: bounded, since no real path or xattr set is near this. */
 const MAX_EXTENSION = 1024 * 1024;
 
-const bad = (offset: number, why: string) => new ImageError('IMAGE_BAD_TAR', `the image's file system export is not a valid tar file at byte ${offset}: ${why}. Export it again (docker export) or check the disk.`);
+const bad = (offset: number, why: string) =>
+  new ImageError(
+    'IMAGE_BAD_TAR',
+    `the image's file system export is not a valid tar file at byte ${offset}: ${why}. Export it again (docker export) or check the disk.`,
+  );
 
 function text(block: Buffer, start: number, length: number): string {
   const field = block.subarray(start, start + length);
@@ -47,7 +61,10 @@ function number(block: Buffer, start: number, length: number, at: number, field:
     if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw bad(at, `the ${field} field is too large`);
     return Number(value);
   }
-  const digits = raw.toString('latin1').replace(/[\0 ]+$/, '').replace(/^ +/, '');
+  const digits = raw
+    .toString('latin1')
+    .replace(/[\0 ]+$/, '')
+    .replace(/^ +/, '');
   if (digits === '') return 0;
   if (!/^[0-7]+$/.test(digits)) throw bad(at, `the ${field} field "${digits}" is not an octal number`);
   return parseInt(digits, 8);
@@ -56,7 +73,11 @@ function number(block: Buffer, start: number, length: number, at: number, field:
 function checksumMatches(block: Buffer): boolean {
   let sum = 0;
   for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : block[i]!;
-  const stored = block.subarray(148, 156).toString('latin1').replace(/[\0 ]+$/, '').trim();
+  const stored = block
+    .subarray(148, 156)
+    .toString('latin1')
+    .replace(/[\0 ]+$/, '')
+    .trim();
   return /^[0-7]+$/.test(stored) && parseInt(stored, 8) === sum;
 }
 
@@ -68,7 +89,8 @@ function paxRecords(data: Buffer, at: number): Map<string, string> {
     const space = data.indexOf(0x20, i);
     if (space === -1) throw bad(at, 'a PAX record has no length');
     const length = Number(data.subarray(i, space).toString('latin1'));
-    if (!Number.isInteger(length) || length <= space - i || i + length > data.length || data[i + length - 1] !== 0x0a) throw bad(at, 'a PAX record has a wrong length');
+    if (!Number.isInteger(length) || length <= space - i || i + length > data.length || data[i + length - 1] !== 0x0a)
+      throw bad(at, 'a PAX record has a wrong length');
     const record = data.subarray(space + 1, i + length - 1).toString('utf8');
     const eq = record.indexOf('=');
     if (eq <= 0) throw bad(at, 'a PAX record has no key');

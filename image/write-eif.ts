@@ -58,7 +58,7 @@ class MeasuredWriter {
 
   write(bytes: Bytes): void {
     if (Buffer.isBuffer(bytes)) {
-      for (let at = 0; at < bytes.length; ) {
+      for (let at = 0; at < bytes.length;) {
         const n = bytes.copy(this.buffer, this.used, at);
         this.used += n;
         at += n;
@@ -66,7 +66,7 @@ class MeasuredWriter {
       }
       return;
     }
-    for (let at = 0; at < bytes.length; ) {
+    for (let at = 0; at < bytes.length;) {
       if (this.used === CHUNK) this.flush();
       const want = Math.min(bytes.length - at, CHUNK - this.used);
       const n = readSync(bytes.fd, this.buffer, this.used, want, bytes.offset + at);
@@ -85,7 +85,7 @@ class MeasuredWriter {
     const chunk = this.buffer.subarray(0, this.used);
     for (const hash of this.hashes) hash.update(chunk);
     this.crc = crc32(chunk, this.crc);
-    for (let at = 0; at < chunk.length; ) at += writeSync(this.fd, chunk, at, chunk.length - at, this.position + at);
+    for (let at = 0; at < chunk.length;) at += writeSync(this.fd, chunk, at, chunk.length - at, this.position + at);
     this.position += chunk.length;
     this.used = 0;
     if (this.progress && this.position - this.reported >= PROGRESS_EVERY) {

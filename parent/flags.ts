@@ -54,7 +54,10 @@ export interface ConnectionBounds {
  * that shape. Throws an Error whose message is one sentence naming the flag or argument refused.
  */
 export function readFlags<Values>(argv: readonly string[], flags: readonly Option[], required: readonly Option[]): Values {
-  const program = new Command().exitOverride().configureOutput({ writeOut: () => {}, writeErr: () => {} }).helpOption(false);
+  const program = new Command()
+    .exitOverride()
+    .configureOutput({ writeOut: () => {}, writeErr: () => {} })
+    .helpOption(false);
   for (const option of flags) program.addOption(option);
   try {
     program.parse([...argv], { from: 'user' });

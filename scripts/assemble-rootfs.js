@@ -56,7 +56,10 @@ function selection(from) {
     if (!fs.existsSync(path.join(from, rel))) throw new Error(`${path.join(from, rel)} is missing (run npm ci and npm run build first)`);
     return rel;
   };
-  const roots = [['file', need('package.json')], ['tree', need('dist')]];
+  const roots = [
+    ['file', need('package.json')],
+    ['tree', need('dist')],
+  ];
   const release = path.join(from, 'build', 'Release');
   if (fs.existsSync(release)) {
     for (const name of fs.readdirSync(release).sort()) {

@@ -53,7 +53,10 @@ describe('schema-validated routes', () => {
   });
 
   it('answers 400 with field-level detail for an invalid body', async () => {
-    const res = await alice().post('/things').send({ name: 'x'.repeat(11), tags: ['a', 'b', 'c'], extra: 1 }).expect(400);
+    const res = await alice()
+      .post('/things')
+      .send({ name: 'x'.repeat(11), tags: ['a', 'b', 'c'], extra: 1 })
+      .expect(400);
     expect(res.body.error).toBe('INVALID_BODY');
     expect(res.body.details.map((d: { field: string }) => d.field).sort()).toEqual(['', 'name', 'tags']);
     for (const d of res.body.details) expect(d.message).toEqual(expect.any(String));
@@ -87,16 +90,15 @@ describe('schema-validated routes', () => {
   });
 
   it('keeps JSON numbers exact', async () => {
-    const res = await alice()
-      .post('/things')
-      .set('Content-Type', 'application/json')
-      .send('{"name":"x","amount":12345678901234567.000001}')
-      .expect(201);
+    const res = await alice().post('/things').set('Content-Type', 'application/json').send('{"name":"x","amount":12345678901234567.000001}').expect(201);
     expect(res.body.amount).toBe('12345678901234567.000001');
   });
 
   it('answers 413 to a declared body over the limit', async () => {
-    const res = await alice().post('/things').send({ name: 'x', tags: ['y'.repeat(100)] }).expect(413);
+    const res = await alice()
+      .post('/things')
+      .send({ name: 'x', tags: ['y'.repeat(100)] })
+      .expect(413);
     expect(res.body.error).toBe('BODY_TOO_LARGE');
   });
 

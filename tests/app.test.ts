@@ -15,9 +15,7 @@ describe('createApp', () => {
   it('serves an OpenAPI 3.1 document listing every route of the contract', async () => {
     const res = await t.anonymous.get('/openapi.json').expect(200);
     expect(res.body.openapi).toBe('3.1.0');
-    const routes = Object.entries(res.body.paths as Record<string, object>).flatMap(([path, ops]) =>
-      Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
-    );
+    const routes = Object.entries(res.body.paths as Record<string, object>).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
     expect(routes).toEqual(
       expect.arrayContaining([
         'GET /hello',
@@ -48,7 +46,11 @@ describe('createApp', () => {
 
   it('logs method, path, status and timing of each request, without query string or body', async () => {
     await t.as('alice', 'bidder').get('/hello?token=s3cr3t-query').expect(200);
-    await t.as('alice', 'bidder').post('/millionaire/rounds').send({ participants: ['carol', 'bob'], id: 'log-check' }).expect(201);
+    await t
+      .as('alice', 'bidder')
+      .post('/millionaire/rounds')
+      .send({ participants: ['carol', 'bob'], id: 'log-check' })
+      .expect(201);
     const line = logs.lines.find((l) => l.event === 'request' && l.path === '/hello');
     expect(line).toEqual({ level: 'info', event: 'request', method: 'GET', path: '/hello', status: 200, ms: expect.any(Number) });
     expect(logs.text()).not.toContain('s3cr3t-query');

@@ -55,7 +55,13 @@ describe('runtime configuration', () => {
     ['a secret named NODE_OPTIONS', { users: [], secrets: [{ name: 'NODE_OPTIONS', ciphertext: 'AQID' }] }, 'secrets.0.name'],
     [
       'the same secret name twice',
-      { users: [], secrets: [{ name: 'TOKEN', ciphertext: 'AQID' }, { name: 'TOKEN', ciphertext: 'BAUG' }] },
+      {
+        users: [],
+        secrets: [
+          { name: 'TOKEN', ciphertext: 'AQID' },
+          { name: 'TOKEN', ciphertext: 'BAUG' },
+        ],
+      },
       'secrets.1.name',
     ],
     ['a ciphertext that is not base64', { users: [], secrets: [{ name: 'TOKEN', ciphertext: 'not base64!' }] }, 'secrets.0.ciphertext'],
@@ -112,13 +118,19 @@ describe('runtime configuration', () => {
 
   it('answers any JSON value with a configuration or a ConfigError, never another exception (property)', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.jsonValue(), fc.constant(fixtureConfig()).map((c) => ({ ...c, extra: 1 }))), (value) => {
-        try {
-          parseConfig(value);
-        } catch (e) {
-          expect(e).toBeInstanceOf(ConfigError);
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          fc.jsonValue(),
+          fc.constant(fixtureConfig()).map((c) => ({ ...c, extra: 1 })),
+        ),
+        (value) => {
+          try {
+            parseConfig(value);
+          } catch (e) {
+            expect(e).toBeInstanceOf(ConfigError);
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -3,10 +3,7 @@
  * `tcp://HOST:PORT` (HOST an IP or name; IPv6 in brackets), `unix:///absolute/path.sock` (or
  * `unix://relative/path.sock`), and, between an enclave and its parent, `vsock://CID:PORT`.
  */
-export type Address =
-  | { kind: 'tcp'; host: string; port: number }
-  | { kind: 'unix'; path: string }
-  | { kind: 'vsock'; cid: number; port: number };
+export type Address = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string } | { kind: 'vsock'; cid: number; port: number };
 
 /** Parses an address; throws a TypeError whose message shows the accepted forms. */
 export function parseAddress(text: string): Address {

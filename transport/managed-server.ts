@@ -64,7 +64,8 @@ export class ManagedServer {
     const { maxConnections, idleTimeoutMs, closeGraceMs = 0 } = options;
     positiveInteger('maxConnections', maxConnections);
     if (idleTimeoutMs !== undefined) positiveInteger('idleTimeoutMs', idleTimeoutMs);
-    if (!Number.isSafeInteger(closeGraceMs) || closeGraceMs < 0) throw new RangeError(`closeGraceMs must be a whole number of milliseconds; got ${closeGraceMs}.`);
+    if (!Number.isSafeInteger(closeGraceMs) || closeGraceMs < 0)
+      throw new RangeError(`closeGraceMs must be a whole number of milliseconds; got ${closeGraceMs}.`);
     this.#server = server;
     this.#closeGraceMs = closeGraceMs;
     const onRefused = options.onRefused ?? ((socket: Socket) => socket.destroy());

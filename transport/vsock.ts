@@ -207,7 +207,9 @@ function openHandle(fd: number, kind: 'SOCKET' | 'SERVER', close: (fd: number) =
 export function adoptSocket(fd: number, options: { allowHalfOpen?: boolean } = {}): Socket {
   const addon = loadVsockAddon();
   const handle = openHandle(fd, 'SOCKET', (n) => addon.close(n));
-  return new Socket({ handle, allowHalfOpen: options.allowHalfOpen ?? false, readable: true, writable: true } as unknown as ConstructorParameters<typeof Socket>[0]);
+  return new Socket({ handle, allowHalfOpen: options.allowHalfOpen ?? false, readable: true, writable: true } as unknown as ConstructorParameters<
+    typeof Socket
+  >[0]);
 }
 
 /** A listening descriptor as the handle of `server`; resolves once the server is listening. */

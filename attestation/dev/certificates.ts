@@ -124,14 +124,7 @@ export function randomSerial(bytes: number): string {
  * Issues a certificate of `level` for `keys`, valid from `at` (truncated to the second, as X.509
  * times are) for the level's lifetime, signed by `issuer` or, without one, self-signed (the root).
  */
-export async function issue(request: {
-  level: Level;
-  id: string;
-  serial: string;
-  at: number;
-  keys: KeyPair;
-  issuer?: Issued;
-}): Promise<Issued> {
+export async function issue(request: { level: Level; id: string; serial: string; at: number; keys: KeyPair; issuer?: Issued }): Promise<Issued> {
   const { level, keys, issuer } = request;
   const shape = SHAPES[level];
   const notBefore = Math.floor(request.at / 1000) * 1000;

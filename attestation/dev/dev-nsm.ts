@@ -115,7 +115,17 @@ export class DevNsm implements Nsm {
     checkWritable(index);
     if (this.locked[index]) throw new NsmError('ReadOnlyIndex', `PCR${index} is locked and can no longer be extended.`);
     if (!(data instanceof Uint8Array)) throw new NsmError('InvalidArgument', 'The data to extend a PCR with must be bytes.');
-    const requestBytes = nsmCbor.encode(new Map([['ExtendPCR', new Map<string, unknown>([['index', index], ['data', data]])]])).length;
+    const requestBytes = nsmCbor.encode(
+      new Map([
+        [
+          'ExtendPCR',
+          new Map<string, unknown>([
+            ['index', index],
+            ['data', data],
+          ]),
+        ],
+      ]),
+    ).length;
     if (requestBytes > MAX_REQUEST_BYTES) {
       throw new NsmError('InputTooLarge', `${data.length} bytes of data make a ${requestBytes}-byte request; the NSM takes at most ${MAX_REQUEST_BYTES}.`);
     }

@@ -45,7 +45,5 @@ function encodePayload(fields: DocumentFields, signer: DocumentSigner, indefinit
     ['nonce', fields.nonce ?? null],
   ];
   const body = entries.flatMap(([key, value]) => [encoder.encode(key), encoder.encode(value)]);
-  return indefiniteLengthMap
-    ? Buffer.concat([Buffer.of(0xbf), ...body, Buffer.of(0xff)])
-    : Buffer.concat([Buffer.of(0xa0 + entries.length), ...body]);
+  return indefiniteLengthMap ? Buffer.concat([Buffer.of(0xbf), ...body, Buffer.of(0xff)]) : Buffer.concat([Buffer.of(0xa0 + entries.length), ...body]);
 }

@@ -46,10 +46,7 @@ function unwrapContentKey(envelope: CmsEnvelope, privateKey: KeyObject): Buffer 
   for (const recipient of envelope.recipients) {
     let contentKey: Buffer;
     try {
-      contentKey = privateDecrypt(
-        { key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
-        recipient.encryptedKey,
-      );
+      contentKey = privateDecrypt({ key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, recipient.encryptedKey);
     } catch {
       continue;
     }

@@ -25,9 +25,7 @@ import { KmsError } from './errors';
 export const MAX_ENVELOPE_BYTES = 64 * 1024;
 
 /** How a key transport recipient is named: by key identifier (KMS) or by certificate issuer and serial. */
-export type RecipientIdentifier =
-  | { kind: 'subjectKeyIdentifier'; keyIdentifier: Buffer }
-  | { kind: 'issuerAndSerialNumber'; serialNumber: Buffer };
+export type RecipientIdentifier = { kind: 'subjectKeyIdentifier'; keyIdentifier: Buffer } | { kind: 'issuerAndSerialNumber'; serialNumber: Buffer };
 
 /** A KeyTransRecipientInfo (RFC 5652, 6.2.1) whose key encryption was checked to be RSAES-OAEP with SHA-256. */
 export interface KeyTransRecipient {

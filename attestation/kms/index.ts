@@ -4,13 +4,7 @@
  */
 export { KmsError, type KmsErrorCode } from './errors';
 export { RecipientKey, type RecipientKeySize } from './recipient-key';
-export {
-  type CmsEnvelope,
-  type KeyTransRecipient,
-  type RecipientIdentifier,
-  MAX_ENVELOPE_BYTES,
-  parseEnvelope,
-} from './envelope';
+export { type CmsEnvelope, type KeyTransRecipient, type RecipientIdentifier, MAX_ENVELOPE_BYTES, parseEnvelope } from './envelope';
 export { decryptEnvelope } from './decrypt-envelope';
 export {
   type EnclaveDecryptInput,

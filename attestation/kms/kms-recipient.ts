@@ -62,15 +62,8 @@ const AES_KEY_BYTES: Record<string, number> = { AES_128: 16, AES_256: 32 };
  * @throws KmsError `KMS_REQUEST_FAILED`, `PLAINTEXT_IN_RESPONSE`, `NO_CIPHERTEXT_FOR_RECIPIENT`,
  *   or any code of {@link decryptEnvelope}; NsmError if the NSM refuses the attestation.
  */
-export async function decryptForEnclave(
-  kms: KMSClient,
-  nsm: Nsm,
-  input: EnclaveDecryptInput,
-  options: EnclaveKmsOptions = {},
-): Promise<EnclaveDecryptOutput> {
-  const { reply, plaintext } = await callWithRecipient('Decrypt', nsm, options, (Recipient) =>
-    kms.send(new DecryptCommand({ ...input, Recipient })),
-  );
+export async function decryptForEnclave(kms: KMSClient, nsm: Nsm, input: EnclaveDecryptInput, options: EnclaveKmsOptions = {}): Promise<EnclaveDecryptOutput> {
+  const { reply, plaintext } = await callWithRecipient('Decrypt', nsm, options, (Recipient) => kms.send(new DecryptCommand({ ...input, Recipient })));
   return { Plaintext: plaintext, KeyId: reply.KeyId };
 }
 
@@ -112,9 +105,7 @@ export async function generateRandomForEnclave(
   input: EnclaveGenerateRandomInput,
   options: EnclaveKmsOptions = {},
 ): Promise<EnclaveGenerateRandomOutput> {
-  const { plaintext } = await callWithRecipient('GenerateRandom', nsm, options, (Recipient) =>
-    kms.send(new GenerateRandomCommand({ ...input, Recipient })),
-  );
+  const { plaintext } = await callWithRecipient('GenerateRandom', nsm, options, (Recipient) => kms.send(new GenerateRandomCommand({ ...input, Recipient })));
   requireLength('GenerateRandom', plaintext, input.NumberOfBytes);
   return { Plaintext: plaintext };
 }

@@ -1,13 +1,6 @@
 import { openNsmDevice, NSM_DEVICE_PATH, type NsmDevice } from './native/addon';
 import { NsmError, type Nsm } from './nsm';
-import {
-  decodeResponse,
-  encodeRequest,
-  type NsmDescription,
-  type NsmRequest,
-  type NsmRequestType,
-  type NsmResponses,
-} from './protocol';
+import { decodeResponse, encodeRequest, type NsmDescription, type NsmRequest, type NsmRequestType, type NsmResponses } from './protocol';
 
 /** Sends one CBOR request to an NSM and returns its CBOR response. */
 export type NsmTransport = (request: Uint8Array) => Promise<Uint8Array> | Uint8Array;

@@ -73,9 +73,7 @@ export type NsmErrorName = keyof typeof NSM_ERROR_NAMES;
 
 // Objects (not Maps, which cbor-x would tag with 259) keep their insertion order, which is the
 // NSM's field order. Uint8Arrays are plain byte strings, never tag 64; maps use the smallest header.
-const encoder = new Encoder({ useRecords: false, variableMapSize: true, tagUint8Array: false } as ConstructorParameters<
-  typeof Encoder
->[0]);
+const encoder = new Encoder({ useRecords: false, variableMapSize: true, tagUint8Array: false } as ConstructorParameters<typeof Encoder>[0]);
 
 /**
  * The exact CBOR bytes of a request. Refuses, before anything is sent: an index or range that is
@@ -91,10 +89,7 @@ export function encodeRequest(request: NsmRequest): Uint8Array {
     throw new NsmError('InvalidArgument', `The ${request.type} request could not be encoded as CBOR.`, { cause: e });
   }
   if (bytes.length > NSM_REQUEST_MAX) {
-    throw new NsmError(
-      'InputTooLarge',
-      `The ${request.type} request is ${bytes.length} bytes of CBOR; the NSM accepts at most ${NSM_REQUEST_MAX}.`,
-    );
+    throw new NsmError('InputTooLarge', `The ${request.type} request is ${bytes.length} bytes of CBOR; the NSM accepts at most ${NSM_REQUEST_MAX}.`);
   }
   // A copy, so the caller owns bytes that no later encoding can overwrite.
   return new Uint8Array(bytes);

@@ -84,7 +84,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const supervisor = startChild(
     'enclave supervisor',
     join(options.codeDir, 'enclave', 'main.js'),
-    ['--config', options.configPath, '--nsm', 'dev', '--dev-dir', options.devDir, ...pcrFlags, '--ingress', `unix://${socket}`, '--egress-relay', `unix://${egressSocket}`, '--ready-file', readyFile, ...appFlags(options.app)],
+    [
+      '--config',
+      options.configPath,
+      '--nsm',
+      'dev',
+      '--dev-dir',
+      options.devDir,
+      ...pcrFlags,
+      '--ingress',
+      `unix://${socket}`,
+      '--egress-relay',
+      `unix://${egressSocket}`,
+      '--ready-file',
+      readyFile,
+      ...appFlags(options.app),
+    ],
     showLogs,
   );
   const children: StackChild[] = [relay, supervisor];

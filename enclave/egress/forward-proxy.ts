@@ -72,7 +72,11 @@ export async function startForwardProxy(options: ForwardProxyOptions): Promise<F
   /** Checks a target the client asked for; a refusal when it is not allowed. */
   const check = (target: EgressTarget): EgressTarget | Refusal =>
     allowlist.match(target) ??
-    refusal(403, 'DESTINATION_NOT_ALLOWED', `${describeTarget(target)} is not on this enclave's outbound allowlist; only the exact host:port pairs under "outbound" in the configuration can be reached.`);
+    refusal(
+      403,
+      'DESTINATION_NOT_ALLOWED',
+      `${describeTarget(target)} is not on this enclave's outbound allowlist; only the exact host:port pairs under "outbound" in the configuration can be reached.`,
+    );
 
   /** Opens a tunnel to `target` through the relay: the socket once the relay says ok, or why not. */
   const openTunnel = async (target: EgressTarget): Promise<Socket | Refusal> => {

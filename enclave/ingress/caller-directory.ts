@@ -132,9 +132,11 @@ export class CallerDirectory {
   }
 }
 
-
 function checkedCaller(kind: string, name: string, role: string): Caller {
-  for (const [what, value] of [['name', name], ['role', role]] as const) {
+  for (const [what, value] of [
+    ['name', name],
+    ['role', role],
+  ] as const) {
     if (typeof value !== 'string' || !isValidIdentityValue(value)) {
       throw new TypeError(`A ${kind} ${what} must be 1 to 128 printable ASCII characters without surrounding spaces; got ${JSON.stringify(value)}.`);
     }

@@ -62,7 +62,10 @@ export function derUnsigned(magnitude: Uint8Array): Buffer {
 
 /** An X.509 Time: UTCTime through 2049, GeneralizedTime after (RFC 5280 §4.1.2.5), to the second. */
 export function derTime(date: Date): Buffer {
-  const text = date.toISOString().replace(/[-:T]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  const text = date
+    .toISOString()
+    .replace(/[-:T]/g, '')
+    .replace(/\.\d{3}Z$/, 'Z');
   return date.getUTCFullYear() < 2050 ? der(DER_TAG.utcTime, Buffer.from(text.slice(2))) : der(DER_TAG.generalizedTime, Buffer.from(text));
 }
 

@@ -250,7 +250,12 @@ function parseErrorResponse(code: string | undefined): string {
     case 'ERR_HTTP_REQUEST_TIMEOUT':
       return rawErrorResponse(408, 'Request Timeout', 'REQUEST_TIMEOUT', 'The request was not received in time.');
     default:
-      return rawErrorResponse(400, 'Bad Request', 'BAD_REQUEST', 'The request is not well-formed HTTP/1.1 (or is ambiguous about where it ends), so it was refused.');
+      return rawErrorResponse(
+        400,
+        'Bad Request',
+        'BAD_REQUEST',
+        'The request is not well-formed HTTP/1.1 (or is ambiguous about where it ends), so it was refused.',
+      );
   }
 }
 

@@ -28,7 +28,10 @@ export class RateLimit {
     private readonly overallPerMinute: number,
     private readonly now: () => number = Date.now,
   ) {
-    for (const [what, value] of [['perClientPerMinute', perClientPerMinute], ['overallPerMinute', overallPerMinute]] as const) {
+    for (const [what, value] of [
+      ['perClientPerMinute', perClientPerMinute],
+      ['overallPerMinute', overallPerMinute],
+    ] as const) {
       if (!Number.isFinite(value) || value <= 0) throw new RangeError(`${what} must be a positive number; got ${value}.`);
     }
     this.overall = { tokens: overallPerMinute, at: now() };

@@ -35,9 +35,7 @@ export function millionaireApp(settings: ExamplesConfig['millionaire'], ctx: App
       '/rounds',
       {
         summary: 'Open a round.',
-        description:
-          'Any authenticated caller may open a round, whether or not they take part. Without `participants`, ' +
-          'every eligible caller takes part.',
+        description: 'Any authenticated caller may open a round, whether or not they take part. Without `participants`, ' + 'every eligible caller takes part.',
         body: createRoundBody(eligible, role),
         responses: {
           201: { description: 'The round is open.', schema: RoundCreated },

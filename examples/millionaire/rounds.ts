@@ -103,7 +103,8 @@ export class Rounds {
 
   private participantRound(id: string, name: string): Round {
     const round = this.rounds.get(id);
-    if (!round) throw notFound('ROUND_NOT_FOUND', 'There is no round with this id (it may have expired or been deleted); create one with POST /millionaire/rounds.');
+    if (!round)
+      throw notFound('ROUND_NOT_FOUND', 'There is no round with this id (it may have expired or been deleted); create one with POST /millionaire/rounds.');
     if (!round.members.has(name)) throw forbidden('NOT_A_PARTICIPANT', 'You are not a participant in this round.');
     return round;
   }

@@ -8,10 +8,7 @@ export const ROUND_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 /** Most participants one request may name; bounds the work done validating a body. */
 export const MAX_PARTICIPANTS = 1_000;
 
-const RoundId = z
-  .string()
-  .regex(ROUND_ID_PATTERN, 'a round id is 1 to 64 letters, digits, "_" or "-"')
-  .describe('The round id; a random UUID when omitted.');
+const RoundId = z.string().regex(ROUND_ID_PATTERN, 'a round id is 1 to 64 letters, digits, "_" or "-"').describe('The round id; a random UUID when omitted.');
 
 /**
  * The body of `POST /millionaire/rounds`. Eligibility depends on the deployment, so the schema is

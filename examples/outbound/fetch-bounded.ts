@@ -80,10 +80,7 @@ export async function fetchBounded(url: URL, options: FetchBoundedOptions): Prom
  * Reads a body chunk by chunk until it ends or passes `limit`; past the limit the stream is
  * cancelled, which closes the upstream connection instead of draining it.
  */
-async function readAtMost(
-  body: Response['body'],
-  limit: number,
-): Promise<{ bytes: Uint8Array; truncated: boolean }> {
+async function readAtMost(body: Response['body'], limit: number): Promise<{ bytes: Uint8Array; truncated: boolean }> {
   if (!body) return { bytes: new Uint8Array(0), truncated: false };
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];

@@ -39,7 +39,6 @@ export function outboundApp(settings: ExamplesConfig['outbound'], ctx: AppContex
     proxyTunnel: false,
   });
 
-
   return new ApiRouter('/outbound', ctx.limits.jsonBodyBytes).get(
     '/',
     {

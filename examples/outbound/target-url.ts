@@ -18,8 +18,7 @@ export interface Target {
  */
 export const TargetUrl = z
   .string({
-    error: (issue) =>
-      issue.input === undefined ? 'required: the absolute http(s) URL to fetch' : 'give exactly one url parameter',
+    error: (issue) => (issue.input === undefined ? 'required: the absolute http(s) URL to fetch' : 'give exactly one url parameter'),
   })
   .min(1, 'required: the absolute http(s) URL to fetch')
   .max(MAX_URL_CHARS, `at most ${MAX_URL_CHARS} characters`)

@@ -3,17 +3,14 @@ import { badRequest, conflict, forbidden, HttpError, notFound, tooLarge } from '
 // Every message here goes to a client and may be read by an operator: none quotes a submitted item,
 // only positions (line, row, index) and configured limits, which are public with the configuration.
 
-export const sessionNotFound = () =>
-  notFound('SESSION_NOT_FOUND', 'There is no PSI session with this id; create one with POST /psi/sessions.');
+export const sessionNotFound = () => notFound('SESSION_NOT_FOUND', 'There is no PSI session with this id; create one with POST /psi/sessions.');
 
-export const sessionExists = () =>
-  conflict('SESSION_EXISTS', 'A PSI session with this id already exists; choose another id or omit it.');
+export const sessionExists = () => conflict('SESSION_EXISTS', 'A PSI session with this id already exists; choose another id or omit it.');
 
 export const tooManySessions = (max: number) =>
   conflict('TOO_MANY_SESSIONS', `This service already holds its maximum of ${max} PSI sessions; no more can be created.`);
 
-export const notAParticipant = () =>
-  forbidden('NOT_A_PARTICIPANT', 'You are not a participant of this PSI session.');
+export const notAParticipant = () => forbidden('NOT_A_PARTICIPANT', 'You are not a participant of this PSI session.');
 
 export const alreadySubmitted = () =>
   conflict('ALREADY_SUBMITTED', 'You have already submitted (or are submitting) your set for this session; the first one stands.');
@@ -31,8 +28,7 @@ export const unsupportedSetType = () =>
     'Send the set as application/json (an array of strings), text/plain (one item per line) or text/csv (first column), in UTF-8 and uncompressed.',
   );
 
-export const setTooLarge = (maxItems: number) =>
-  tooLarge('SET_TOO_LARGE', `The set has more than ${maxItems} distinct items, the limit of this deployment.`);
+export const setTooLarge = (maxItems: number) => tooLarge('SET_TOO_LARGE', `The set has more than ${maxItems} distinct items, the limit of this deployment.`);
 
 export const itemTooLong = (where: string, maxItemBytes: number) =>
   tooLarge('ITEM_TOO_LONG', `The item ${where} is longer than the limit of ${maxItemBytes} bytes (UTF-8).`);
@@ -48,8 +44,7 @@ export const unpairedSurrogate = (where: string) =>
 export const malformedJson = (problem: string, offset: number) =>
   badRequest('MALFORMED_JSON', `The body is not a JSON array of strings: ${problem} at byte ${offset}.`);
 
-export const malformedCsv = (problem: string, row: number) =>
-  badRequest('MALFORMED_CSV', `The CSV body is malformed: ${problem} in row ${row}.`);
+export const malformedCsv = (problem: string, row: number) => badRequest('MALFORMED_CSV', `The CSV body is malformed: ${problem} in row ${row}.`);
 
 export const bodyAborted = () =>
   badRequest('BODY_ABORTED', 'The request body ended before it was complete; nothing was stored, so you can send the set again.');

@@ -14,7 +14,6 @@ const MAX_SESSIONS = 1_000;
 
 const DEFAULTS = { maxItems: 2_000_000, maxItemBytes: 1_024, maxUploadBytes: 256 << 20 };
 
-
 /**
  * Private set intersection: `POST /psi/sessions` declares the participants (and whether only the
  * size is revealed, and how items are normalised); each participant streams its set once to

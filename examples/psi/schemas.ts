@@ -51,10 +51,7 @@ export const SessionCreated = z.object({
 });
 
 export const SetQuery = z.strictObject({
-  header: z
-    .enum(['true', 'false'])
-    .optional()
-    .describe('text/csv only: "true" when the first row is a header, not an item.'),
+  header: z.enum(['true', 'false']).optional().describe('text/csv only: "true" when the first row is a header, not an item.'),
 });
 
 export const SetReceived = z.object({

@@ -1,11 +1,4 @@
-import {
-  alreadySubmitted,
-  notAParticipant,
-  sessionExists,
-  sessionNotFound,
-  tooManySessions,
-  waitingForParticipants,
-} from './errors';
+import { alreadySubmitted, notAParticipant, sessionExists, sessionNotFound, tooManySessions, waitingForParticipants } from './errors';
 import { UploadCollector, intersect } from './intersect';
 import type { NormalizeOptions } from './normalize';
 import { intersectionBody } from './result-body';

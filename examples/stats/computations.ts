@@ -120,16 +120,10 @@ export class KeymatchComputation {
       throw conflict('KEY_ALREADY_SUBMITTED', 'You have already submitted this key; your first message stands.');
     }
     if (own.length >= this.maxKeys) {
-      throw conflict(
-        'KEY_LIMIT_REACHED',
-        `You have submitted ${this.maxKeys} keys, the most one participant may submit to a computation.`,
-      );
+      throw conflict('KEY_LIMIT_REACHED', `You have submitted ${this.maxKeys} keys, the most one participant may submit to a computation.`);
     }
     if (isMatched(submitters, this.spec.quorum)) {
-      throw conflict(
-        'KEY_CLOSED',
-        `This key was already submitted by ${this.spec.quorum} participants; its messages are locked and it accepts no more.`,
-      );
+      throw conflict('KEY_CLOSED', `This key was already submitted by ${this.spec.quorum} participants; its messages are locked and it accepts no more.`);
     }
     submitters.set(caller, message);
     own.push(key);
@@ -163,17 +157,11 @@ export class Computations {
       throw conflict('COMPUTATION_EXISTS', 'A computation with this name exists already; choose another name.');
     }
     if (this.byName.size >= this.limits.maxComputations) {
-      throw conflict(
-        'COMPUTATION_LIMIT_REACHED',
-        `This service holds ${this.limits.maxComputations} computations, the most it keeps; no more can be created.`,
-      );
+      throw conflict('COMPUTATION_LIMIT_REACHED', `This service holds ${this.limits.maxComputations} computations, the most it keeps; no more can be created.`);
     }
     const created = this.createdBy.get(creator) ?? 0;
     if (created >= this.limits.maxPerCreator) {
-      throw conflict(
-        'COMPUTATION_LIMIT_REACHED',
-        `You have created ${this.limits.maxPerCreator} computations, the most one caller may create.`,
-      );
+      throw conflict('COMPUTATION_LIMIT_REACHED', `You have created ${this.limits.maxPerCreator} computations, the most one caller may create.`);
     }
     const computation =
       spec.type === 'keymatch'

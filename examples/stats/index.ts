@@ -1,13 +1,7 @@
 import { z } from 'zod';
 import type { ExamplesConfig } from '../config';
 import { eligibleParticipants } from '../eligible-participants';
-import {
-  Computations,
-  CountComputation,
-  DEFAULT_MAX_COMPUTATIONS,
-  DEFAULT_MAX_PER_CREATOR,
-  KeymatchComputation,
-} from './computations';
+import { Computations, CountComputation, DEFAULT_MAX_COMPUTATIONS, DEFAULT_MAX_PER_CREATOR, KeymatchComputation } from './computations';
 import { ApiRouter, type AppContext, callerOf, errorResponse } from '../../express';
 import {
   AggregateReceipt,
@@ -57,7 +51,14 @@ export function statsApp(settings: ExamplesConfig['stats'], ctx: AppContext): Ap
       (req, res, { body }) => {
         const creator = callerOf(req).name;
         const { spec } = store.create(body, creator);
-        ctx.log({ level: 'info', event: 'stats.created', computation: spec.name, type: spec.type, participants: spec.participants.length, quorum: spec.quorum });
+        ctx.log({
+          level: 'info',
+          event: 'stats.created',
+          computation: spec.name,
+          type: spec.type,
+          participants: spec.participants.length,
+          quorum: spec.quorum,
+        });
         res.status(201).json({ id: spec.name, ...spec });
       },
     )

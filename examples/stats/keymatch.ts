@@ -15,11 +15,7 @@ export const isMatched = (submitters: KeySubmitters, quorum: number) => submitte
  * with every submitter's message, sorted by submitter. Keys below quorum stay invisible, and so do
  * matched keys the caller never submitted.
  */
-export function matchesFor(
-  ownKeys: Iterable<string>,
-  keys: ReadonlyMap<string, KeySubmitters>,
-  quorum: number,
-): KeyMatch[] {
+export function matchesFor(ownKeys: Iterable<string>, keys: ReadonlyMap<string, KeySubmitters>, quorum: number): KeyMatch[] {
   const matches: KeyMatch[] = [];
   for (const key of ownKeys) {
     const submitters = keys.get(key);

@@ -93,17 +93,11 @@ export const CountSubmission = z.strictObject({
 /** What a participant submits to a keymatch computation, once per key. */
 export function keySubmission(maxMessageBytes: number) {
   return z.strictObject({
-    key: z
-      .string()
-      .min(1)
-      .max(MAX_KEY_CHARS)
-      .describe(`The key to match: 1 to ${MAX_KEY_CHARS} characters (UTF-16 code units), compared exactly.`),
+    key: z.string().min(1).max(MAX_KEY_CHARS).describe(`The key to match: 1 to ${MAX_KEY_CHARS} characters (UTF-16 code units), compared exactly.`),
     message: z
       .string()
       .refine((m) => Buffer.byteLength(m, 'utf8') <= maxMessageBytes, `expected at most ${maxMessageBytes} bytes of UTF-8`)
-      .describe(
-        `Shown, once the key matches, to the other participants who submitted the key: at most ${maxMessageBytes} bytes of UTF-8.`,
-      ),
+      .describe(`Shown, once the key matches, to the other participants who submitted the key: at most ${maxMessageBytes} bytes of UTF-8.`),
   });
 }
 
@@ -114,8 +108,7 @@ export function keySubmission(maxMessageBytes: number) {
  */
 export function submissionBody(maxMessageBytes: number) {
   return z.looseObject({}).meta({
-    description:
-      '{value: decimal} for sum, mean, median, min and max; {value: boolean} for count; {key, message} for keymatch.',
+    description: '{value: decimal} for sum, mean, median, min and max; {value: boolean} for count; {key, message} for keymatch.',
     oneOf: [DecimalSubmission, CountSubmission, keySubmission(maxMessageBytes)].map((s) => jsonSchema(s, 'input')),
   });
 }
@@ -151,9 +144,11 @@ export const KeyMatch = z.object({
 export const ResultBody = z.object({
   result: z
     .union([
-      z.string().describe(
-        `sum, mean, median: a decimal string. A sum is exact; a mean, and the median of an even number of values, is rounded to ${RESULT_DECIMAL_PLACES} decimal places (half to even). Trailing zeros are removed, never an exponent.`,
-      ),
+      z
+        .string()
+        .describe(
+          `sum, mean, median: a decimal string. A sum is exact; a mean, and the median of an even number of values, is rounded to ${RESULT_DECIMAL_PLACES} decimal places (half to even). Trailing zeros are removed, never an exponent.`,
+        ),
       z.object({ participants: z.array(z.string()) }).describe('min, max: who submitted the extreme value, all of them on a tie, sorted.'),
       z.number().int().describe('count: how many participants submitted true.'),
       z.array(KeyMatch).describe('keymatch: the matched keys the caller submitted, sorted by key (UTF-16 code-unit order).'),

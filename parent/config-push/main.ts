@@ -10,8 +10,7 @@ import type { Address } from '../../transport/address';
 import { startConfigPush } from './index';
 
 const USAGE =
-  'usage: node dist/parent/config-push/main.js --target ADDRESS --config FILE\n' +
-  '  e.g. --target vsock://16:5002 --config cloister.config.json\n';
+  'usage: node dist/parent/config-push/main.js --target ADDRESS --config FILE\n' + '  e.g. --target vsock://16:5002 --config cloister.config.json\n';
 
 /** The config push's flags from argv (`--name VALUE` or `--name=VALUE`); throws a usage message otherwise. */
 export function parseArgs(argv: readonly string[]): { target: Address; config: string } {

@@ -40,12 +40,32 @@ describe('the dependency rules', () => {
 
   it('fail the build on a forbidden import, naming the rule', () => {
     const cases: [string, Record<string, string>, string][] = [
-      ['contract', { 'contract/a.ts': 'import { b } from "../enclave/b";\nexport const a = b;\n', 'enclave/b.ts': 'export const b = 1;\n' }, 'contract-imports-nothing-of-ours'],
-      ['enclave', { 'enclave/a.ts': 'import { b } from "../parent/b";\nexport const a = b;\n', 'parent/b.ts': 'export const b = 1;\n' }, 'enclave-uses-attestation-transport-contract'],
-      ['client', { 'client/a.ts': 'import { b } from "../enclave/b";\nexport const a = b;\n', 'enclave/b.ts': 'export const b = 1;\n' }, 'client-uses-attestation-contract'],
+      [
+        'contract',
+        { 'contract/a.ts': 'import { b } from "../enclave/b";\nexport const a = b;\n', 'enclave/b.ts': 'export const b = 1;\n' },
+        'contract-imports-nothing-of-ours',
+      ],
+      [
+        'enclave',
+        { 'enclave/a.ts': 'import { b } from "../parent/b";\nexport const a = b;\n', 'parent/b.ts': 'export const b = 1;\n' },
+        'enclave-uses-attestation-transport-contract',
+      ],
+      [
+        'client',
+        { 'client/a.ts': 'import { b } from "../enclave/b";\nexport const a = b;\n', 'enclave/b.ts': 'export const b = 1;\n' },
+        'client-uses-attestation-contract',
+      ],
       ['dev', { 'enclave/a.ts': 'import { b } from "../dev/b";\nexport const a = b;\n', 'dev/b.ts': 'export const b = 1;\n' }, 'nothing-uses-dev-or-cli'],
-      ['type-only', { 'image/a.ts': 'import type { B } from "../client/b";\nexport type A = B;\n', 'client/b.ts': 'export type B = number;\n' }, 'image-uses-only-contract'],
-      ['cycle', { 'parent/a.ts': 'import { b } from "./b";\nexport const a = () => b;\n', 'parent/b.ts': 'import { a } from "./a";\nexport const b = () => a;\n' }, 'no-cycles'],
+      [
+        'type-only',
+        { 'image/a.ts': 'import type { B } from "../client/b";\nexport type A = B;\n', 'client/b.ts': 'export type B = number;\n' },
+        'image-uses-only-contract',
+      ],
+      [
+        'cycle',
+        { 'parent/a.ts': 'import { b } from "./b";\nexport const a = () => b;\n', 'parent/b.ts': 'import { a } from "./a";\nexport const b = () => a;\n' },
+        'no-cycles',
+      ],
     ];
     for (const [name, files, rule] of cases) {
       const r = check(name, files);

@@ -26,7 +26,12 @@ describe('readChainExtensions', () => {
           ca: constraints?.ca ?? false,
           ...(constraints?.pathLength !== undefined ? { pathLength: constraints.pathLength } : {}),
           ...(usages !== undefined
-            ? { keyUsage: { digitalSignature: (usages & x509.KeyUsageFlags.digitalSignature) !== 0, keyCertSign: (usages & x509.KeyUsageFlags.keyCertSign) !== 0 } }
+            ? {
+                keyUsage: {
+                  digitalSignature: (usages & x509.KeyUsageFlags.digitalSignature) !== 0,
+                  keyCertSign: (usages & x509.KeyUsageFlags.keyCertSign) !== 0,
+                },
+              }
             : {}),
         });
       }

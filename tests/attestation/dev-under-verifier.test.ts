@@ -35,9 +35,7 @@ describe('development documents under the one verifier', () => {
 
   it('are refused under the AWS root: BAD_CHAIN', async () => {
     const doc = await nsm.attestation({});
-    expect(() => verifyAttestation(doc, { root: awsNitroRoot(), at: Date.now() })).toThrow(
-      expect.objectContaining({ code: 'BAD_CHAIN' }) as AttestationError,
-    );
+    expect(() => verifyAttestation(doc, { root: awsNitroRoot(), at: Date.now() })).toThrow(expect.objectContaining({ code: 'BAD_CHAIN' }) as AttestationError);
   });
 
   it('carry PCR16 once it is extended and locked, as the config binding needs', async () => {

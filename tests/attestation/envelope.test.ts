@@ -80,7 +80,12 @@ describe.each(REAL_DOCUMENTS)('the envelope of $file', (fixture) => {
 
   it('refuses any non-empty unprotected header (property)', () => {
     const key = fc.oneof(fc.integer({ min: -100, max: 100 }), fc.string({ maxLength: 8 }));
-    const value = fc.oneof(fc.integer(), fc.string({ maxLength: 16 }), fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b)), fc.boolean());
+    const value = fc.oneof(
+      fc.integer(),
+      fc.string({ maxLength: 16 }),
+      fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b)),
+      fc.boolean(),
+    );
     fc.assert(
       fc.property(fc.uniqueArray(fc.tuple(key, value), { minLength: 1, maxLength: 4, selector: ([k]) => k }), (entries) => {
         expect(outcome(withUnprotected(genuine, cbor(new Map(entries))), fixture)).toBe('BAD_CBOR');

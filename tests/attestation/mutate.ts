@@ -8,8 +8,7 @@ export type Sign1Parts = [Uint8Array, Map<unknown, unknown>, Uint8Array, Uint8Ar
 /** The four parts of a COSE_Sign1 document, to change one and encode again. */
 export const sign1Parts = (bytes: Uint8Array) => decoder.decode(bytes) as Sign1Parts;
 
-export const encodeSign1 = (parts: unknown[], tag?: number): Buffer =>
-  Buffer.from(encoder.encode(tag === undefined ? parts : new Tag(parts, tag)));
+export const encodeSign1 = (parts: unknown[], tag?: number): Buffer => Buffer.from(encoder.encode(tag === undefined ? parts : new Tag(parts, tag)));
 
 export const payloadOf = (bytes: Uint8Array) => decoder.decode(sign1Parts(bytes)[2]) as Map<string, unknown>;
 

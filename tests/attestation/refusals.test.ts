@@ -186,9 +186,7 @@ describe('the pinned AWS root', () => {
   it('is refused when its bytes differ from the pin: ROOT_NOT_PINNED', () => {
     expect(() => rootFromPem(pem, '00'.repeat(32))).toThrow(expect.objectContaining({ code: 'ROOT_NOT_PINNED' }));
     const other = generateKeyPairSync('ec', { namedCurve: 'P-384' });
-    expect(() => rootFromPem(other.publicKey.export({ type: 'spki', format: 'pem' }) as string)).toThrow(
-      expect.objectContaining({ code: 'ROOT_NOT_PINNED' }),
-    );
+    expect(() => rootFromPem(other.publicKey.export({ type: 'spki', format: 'pem' }) as string)).toThrow(expect.objectContaining({ code: 'ROOT_NOT_PINNED' }));
   });
 });
 
@@ -222,7 +220,17 @@ describe('policy', () => {
     expect(() => verify(DOC, { policy: { userData: (u) => void seen.push(u) } })).not.toThrow();
     expect(seen).toEqual([null]);
     expect(codeOf(() => verify(DOC, { policy: { userData: () => false } }))).toBe('USER_DATA_MISMATCH');
-    expect(codeOf(() => verify(DOC, { policy: { userData: () => { throw new Error('no config digest'); } } }))).toBe('USER_DATA_MISMATCH');
+    expect(
+      codeOf(() =>
+        verify(DOC, {
+          policy: {
+            userData: () => {
+              throw new Error('no config digest');
+            },
+          },
+        }),
+      ),
+    ).toBe('USER_DATA_MISMATCH');
   });
 
   it.each([

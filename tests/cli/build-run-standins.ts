@@ -159,11 +159,18 @@ export function writeStandIns(dir: string): { bin: string; parent: string; env: 
   const state = join(dir, 'docker-state');
   mkdirSync(bin, { recursive: true });
   mkdirSync(state, { recursive: true });
-  for (const [name, body] of [['docker', DOCKER], ['nitro-cli', NITRO]] as const) {
+  for (const [name, body] of [
+    ['docker', DOCKER],
+    ['nitro-cli', NITRO],
+  ] as const) {
     writeFileSync(join(bin, name), `#!${process.execPath}\n${body}`);
     chmodSync(join(bin, name), 0o755);
   }
-  for (const [path, name] of [['bridge/main.js', 'bridge'], ['egress-relay/main.js', 'egress-relay'], ['config-push/main.js', 'config-push']] as const) {
+  for (const [path, name] of [
+    ['bridge/main.js', 'bridge'],
+    ['egress-relay/main.js', 'egress-relay'],
+    ['config-push/main.js', 'config-push'],
+  ] as const) {
     mkdirSync(join(parent, path, '..'), { recursive: true });
     writeFileSync(join(parent, path), PARENT(name));
   }

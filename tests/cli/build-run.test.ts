@@ -39,7 +39,6 @@ afterEach(() => {
   Object.assign(process.env, savedEnv);
 });
 
-
 describe('cloister build (against docker and nitro-cli stand-ins)', () => {
   let context: string;
   let kernel: string;
@@ -56,15 +55,38 @@ describe('cloister build (against docker and nitro-cli stand-ins)', () => {
   it('builds the image, writes our own EIF, pcrs.json and a client policy.json, and prints the PCRs', async () => {
     const out = join(dir, 'out1');
     process.env.SOURCE_DATE_EPOCH = '1700000000';
-    const r = await cloister('build', '--tag', 'acme/enclave:1', '--out', out, '--context', context, ...blobs(), '--network', 'none', '--docker-build-arg', `BASE_IMAGE=${PINNED}`);
+    const r = await cloister(
+      'build',
+      '--tag',
+      'acme/enclave:1',
+      '--out',
+      out,
+      '--context',
+      context,
+      ...blobs(),
+      '--network',
+      'none',
+      '--docker-build-arg',
+      `BASE_IMAGE=${PINNED}`,
+    );
     expect(r.stderr).not.toMatch(/stand-in:/);
     expect(r.status).toBe(0);
 
     const calls = readLog(log);
     expect(calls.map((c) => c.argv.slice(0, 2).join(' '))).toEqual(['build --tag', 'image inspect', 'create --network', `export --output`, `rm --force`]);
     expect(calls[0]!.argv).toEqual([
-      'build', '--tag', 'acme/enclave:1', '--file', join(context, 'Dockerfile'), '--network', 'none',
-      '--build-arg', 'SOURCE_DATE_EPOCH=1700000000', '--build-arg', `BASE_IMAGE=${PINNED}`, context,
+      'build',
+      '--tag',
+      'acme/enclave:1',
+      '--file',
+      join(context, 'Dockerfile'),
+      '--network',
+      'none',
+      '--build-arg',
+      'SOURCE_DATE_EPOCH=1700000000',
+      '--build-arg',
+      `BASE_IMAGE=${PINNED}`,
+      context,
     ]);
     // Whatever builder the host has: cloister build does not force BuildKit (which needs buildx on new docker CLIs).
     expect(calls.every((c) => c.tool !== 'nitro-cli')).toBe(true);
@@ -152,11 +174,17 @@ describe('cloister build (against docker and nitro-cli stand-ins)', () => {
     expect(readdirSync(join(dir, 'out4'))).toEqual([]);
   });
 
-  it("with --nitro-cli, lets nitro-cli build too and reports, PCR by PCR, whether its measurements equal ours", async () => {
+  it('with --nitro-cli, lets nitro-cli build too and reports, PCR by PCR, whether its measurements equal ours', async () => {
     const out = join(dir, 'out-nitro');
     const r = await cloister('build', '--tag', 'acme/enclave:2', '--out', out, '--context', context, ...blobs(), '--nitro-cli');
     expect(r.status).toBe(0);
-    expect(readLog(log).find((c) => c.tool === 'nitro-cli')!.argv).toEqual(['build-enclave', '--docker-uri', 'acme/enclave:2', '--output-file', join(out, 'nitro-cli.eif')]);
+    expect(readLog(log).find((c) => c.tool === 'nitro-cli')!.argv).toEqual([
+      'build-enclave',
+      '--docker-uri',
+      'acme/enclave:2',
+      '--output-file',
+      join(out, 'nitro-cli.eif'),
+    ]);
     expect(r.stdout).toContain(`✗ PCR2  ${STANDIN_PCRS.PCR2.toLowerCase()} (differs)`);
     expect(r.stdout).toMatch(/PCR1 differs: nitro-cli used other boot blobs/);
     expect(JSON.parse(readFileSync(join(out, 'pcrs.json'), 'utf8'))).toEqual(readEif(join(out, 'cloister.eif')).pcrs);
@@ -247,7 +275,14 @@ describe('cloister verify-build (against docker stand-ins)', () => {
     expect(r.stdout).toMatch(/^✓ MATCH: /);
     for (const pcr of ['PCR0', 'PCR1', 'PCR2']) expect(r.stdout).toMatch(new RegExp(`✓ ${pcr}  built   [0-9a-f]{96}\\n          against [0-9a-f]{96}`));
     const json = await cloister('verify-build', source, '--against', pcrsJson, ...flags(), '--json');
-    expect(JSON.parse(json.stdout)).toMatchObject({ match: true, rows: [{ pcr: 'PCR0', match: true }, { pcr: 'PCR1', match: true }, { pcr: 'PCR2', match: true }] });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      match: true,
+      rows: [
+        { pcr: 'PCR0', match: true },
+        { pcr: 'PCR1', match: true },
+        { pcr: 'PCR2', match: true },
+      ],
+    });
   });
 
   it('reports a mismatch naming PCR2 (and PCR0) after one byte of one source file changes (exit 1)', async () => {
@@ -270,7 +305,9 @@ describe('cloister verify-build (against docker stand-ins)', () => {
     await published();
     const r = await cloister('verify-build', source, '--against', join(ROOT, 'tests', 'fixtures', 'nitro', 'prod-2022-10-13.cose'), ...flags());
     expect(r.status).toBe(1);
-    expect(r.stdout).toMatch(/✗ PCR1 {2}built {3}[0-9a-f]{96}\n {10}against bcdf05fefccaa8e55bf2c8d6dee9e79bbff31e34bf28a99aa19e6b29c37ee80b214a414b7607236edf26fcb78654e63f/);
+    expect(r.stdout).toMatch(
+      /✗ PCR1 {2}built {3}[0-9a-f]{96}\n {10}against bcdf05fefccaa8e55bf2c8d6dee9e79bbff31e34bf28a99aa19e6b29c37ee80b214a414b7607236edf26fcb78654e63f/,
+    );
     expect(r.stdout).toMatch(/rebuild with the same --blobs\/--kernel/);
   });
 
@@ -279,8 +316,20 @@ describe('cloister verify-build (against docker stand-ins)', () => {
     const build = buildForTests();
     const devDir = join(dir, 'vb-dev');
     const enclave = startSupervisor(build.dir, [
-      '--config', CONFIG, '--nsm', 'dev', '--dev-dir', devDir, '--ingress', 'tcp://127.0.0.1:0',
-      '--pcr0', pcrs.PCR0!, '--pcr1', pcrs.PCR1!, '--pcr2', pcrs.PCR2!,
+      '--config',
+      CONFIG,
+      '--nsm',
+      'dev',
+      '--dev-dir',
+      devDir,
+      '--ingress',
+      'tcp://127.0.0.1:0',
+      '--pcr0',
+      pcrs.PCR0!,
+      '--pcr1',
+      pcrs.PCR1!,
+      '--pcr2',
+      pcrs.PCR2!,
     ]);
     try {
       const ready = await enclave.ready;
@@ -415,7 +464,7 @@ describe('cloister run (against nitro-cli and parent-process stand-ins)', () => 
     expect(dying.output()).toMatch(/WARNING: debug mode/);
   });
 
-  it('exits 1 with nitro-cli\'s error when run-enclave fails, starting nothing; 2 when nitro-cli is missing', async () => {
+  it("exits 1 with nitro-cli's error when run-enclave fails, starting nothing; 2 when nitro-cli is missing", async () => {
     process.env.STANDIN_FAIL = 'run-enclave';
     const failed = start('run', '--eif', eif, '--config', CONFIG, '--memory', '64');
     expect(await failed.exited).toBe(1);

@@ -95,7 +95,11 @@ describe('cloister call', () => {
 
   it.each([
     ['a PCR differs', 'PCR_MISMATCH', () => ({ server: enclave, watched: [enclave], policy: policyFile('pcr', { pcrs: { 2: ['b2'.repeat(48)] } }) })],
-    ['the configuration differs', 'USER_DATA_MISMATCH', () => ({ server: enclave, watched: [enclave], policy: policyFile('config', { config: 'cc'.repeat(48) }) })],
+    [
+      'the configuration differs',
+      'USER_DATA_MISMATCH',
+      () => ({ server: enclave, watched: [enclave], policy: policyFile('config', { config: 'cc'.repeat(48) }) }),
+    ],
     ['a man in the middle relays the document', 'PUBLIC_KEY_MISMATCH', () => ({ server: mitm, watched: [mitm, enclave], policy: goodPolicy })],
   ])('refuses when %s: exit 1, %s, and the body never leaves', async (_case, code, setup) => {
     const { server, watched, policy } = setup();
@@ -117,14 +121,34 @@ describe('cloister call', () => {
   });
 
   it.each([
-    ['--dev naming no readable root', () => ['call', `${enclave.url}/x`, '--identity', alice, '--policy', awsPolicy(), '--dev', join(dir, 'none.pem')], /--dev: cannot read/],
+    [
+      '--dev naming no readable root',
+      () => ['call', `${enclave.url}/x`, '--identity', alice, '--policy', awsPolicy(), '--dev', join(dir, 'none.pem')],
+      /--dev: cannot read/,
+    ],
     ['a missing identity', () => ['call', `${enclave.url}/x`, '--identity', join(dir, 'nobody'), '--policy', goodPolicy], /cloister keygen/],
     ['no --identity', () => ['call', `${enclave.url}/x`, '--policy', goodPolicy], /required option '--identity <dir>'/],
-    ['an unreachable server', () => ['call', 'https://127.0.0.1:1/x', '--identity', alice, '--policy', goodPolicy], /connection failed: connect ECONNREFUSED 127\.0\.0\.1:1/],
+    [
+      'an unreachable server',
+      () => ['call', 'https://127.0.0.1:1/x', '--identity', alice, '--policy', goodPolicy],
+      /connection failed: connect ECONNREFUSED 127\.0\.0\.1:1/,
+    ],
     ['an http: URL', () => ['call', `http://127.0.0.1:1/x`, '--identity', alice, '--policy', goodPolicy], /not an https: URL/],
-    ['a header without a colon', () => ['call', `${enclave.url}/x`, '-H', 'Accept', '--identity', alice, '--policy', goodPolicy], /-H "Accept" is not a header/],
-    ['a method that is not one', () => ['call', `${enclave.url}/x`, '-X', 'GE T', '--identity', alice, '--policy', goodPolicy], /-X GE T is not an HTTP method/],
-    ['an unreadable -d @file', () => ['call', `${enclave.url}/x`, '-d', `@${join(dir, 'absent')}`, '--identity', alice, '--policy', goodPolicy], /Cannot read the request body/],
+    [
+      'a header without a colon',
+      () => ['call', `${enclave.url}/x`, '-H', 'Accept', '--identity', alice, '--policy', goodPolicy],
+      /-H "Accept" is not a header/,
+    ],
+    [
+      'a method that is not one',
+      () => ['call', `${enclave.url}/x`, '-X', 'GE T', '--identity', alice, '--policy', goodPolicy],
+      /-X GE T is not an HTTP method/,
+    ],
+    [
+      'an unreadable -d @file',
+      () => ['call', `${enclave.url}/x`, '-d', `@${join(dir, 'absent')}`, '--identity', alice, '--policy', goodPolicy],
+      /Cannot read the request body/,
+    ],
     ['a timeout that is not positive', () => ['call', `${enclave.url}/x`, '--timeout', '0', '--identity', alice, '--policy', goodPolicy], /--timeout 0/],
   ])('exits 2 for %s, sending nothing but at most an attestation GET', async (_what, argv, message) => {
     const before = enclave.requests.length;

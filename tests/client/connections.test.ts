@@ -6,7 +6,16 @@ import { join } from 'node:path';
 import { fetch } from 'undici';
 import type { DevNsm } from '../../attestation/dev';
 import { DevPki } from '../../attestation/dev';
-import { AttestedAgent, type AttestedServer, type ClientIdentity, type ClientPolicy, attestedDispatcher, fetchAttestation, generateIdentity, loadIdentity } from '../../client';
+import {
+  AttestedAgent,
+  type AttestedServer,
+  type ClientIdentity,
+  type ClientPolicy,
+  attestedDispatcher,
+  fetchAttestation,
+  generateIdentity,
+  loadIdentity,
+} from '../../client';
 import { type FakeEnclave, type RecordingServer, bootNsm, policyFor, startFakeEnclave, startMitm, startRouter } from './fake-enclave';
 
 const ATTESTATION_GET = /^GET \/\.well-known\/cloister\/attestation\?nonce=[0-9a-f]{64}$/;
@@ -146,7 +155,11 @@ describe.each([
     }
     const refusals: [string, string, () => Promise<Setup>][] = [
       ['a PCR differs', 'PCR_MISMATCH', async () => ({ target: enclave, watched: [enclave], policy: policyFor(nsm, { pcrs: { 1: ['b1'.repeat(48)] } }) })],
-      ['the configuration differs', 'USER_DATA_MISMATCH', async () => ({ target: enclave, watched: [enclave], policy: policyFor(nsm, { config: 'cc'.repeat(48) }) })],
+      [
+        'the configuration differs',
+        'USER_DATA_MISMATCH',
+        async () => ({ target: enclave, watched: [enclave], policy: policyFor(nsm, { config: 'cc'.repeat(48) }) }),
+      ],
       [
         'the root differs',
         'BAD_CHAIN',
@@ -188,7 +201,13 @@ describe.each([
           // The request's connection (opened first) reaches the impostor, the attestation's the enclave.
           const impostor = await started(startMitm(enclave));
           const router = await started(startRouter([impostor.port, enclave.port]));
-          return { target: router, watched: [enclave], silent: [impostor], policy: policyFor(nsm), message: /presented the key .* but the enclave there attested/ };
+          return {
+            target: router,
+            watched: [enclave],
+            silent: [impostor],
+            policy: policyFor(nsm),
+            message: /presented the key .* but the enclave there attested/,
+          };
         },
       ],
     ];

@@ -128,11 +128,21 @@ export async function startFakeEnclave(options: FakeEnclaveOptions): Promise<Fak
     req.on('data', (c: Buffer) => body.push(c));
     req.on('end', () => {
       const peer = (req.socket as TLSSocket).getPeerX509Certificate();
-      const client = peer ? `sha256:${createHash('sha256').update(peer.publicKey.export({ type: 'spki', format: 'der' })).digest('hex')}` : null;
+      const client = peer
+        ? `sha256:${createHash('sha256')
+            .update(peer.publicKey.export({ type: 'spki', format: 'der' }))
+            .digest('hex')}`
+        : null;
       const status = url.pathname === '/teapot' ? 418 : 200;
       if (url.pathname === '/close') res.setHeader('connection', 'close');
       res.writeHead(status, { 'content-type': 'application/json' }).end(
-        JSON.stringify({ method: req.method, path: req.url, client, contentType: req.headers['content-type'] ?? null, body: Buffer.concat(body).toString('utf8') }),
+        JSON.stringify({
+          method: req.method,
+          path: req.url,
+          client,
+          contentType: req.headers['content-type'] ?? null,
+          body: Buffer.concat(body).toString('utf8'),
+        }),
       );
     });
   });
@@ -200,5 +210,4 @@ export const goodPolicyJson = (nsm: DevNsm) => ({
 });
 
 /** A policy accepting a fake enclave on `nsm`'s root, with `changes` applied to its JSON. */
-export const policyFor = (nsm: DevNsm, changes: Record<string, unknown> = {}): ClientPolicy =>
-  parsePolicy({ ...goodPolicyJson(nsm), ...changes }, '/');
+export const policyFor = (nsm: DevNsm, changes: Record<string, unknown> = {}): ClientPolicy => parsePolicy({ ...goodPolicyJson(nsm), ...changes }, '/');

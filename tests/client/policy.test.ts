@@ -17,7 +17,10 @@ beforeAll(async () => {
   mkdirSync(join(dir, 'conf'));
   writeFileSync(join(dir, 'conf', 'cloister.config.json'), JSON.stringify(CONFIG));
   // The same configuration in YAML, keys in another order: the same digest.
-  writeFileSync(join(dir, 'conf', 'cloister.config.yaml'), 'apps: { hello: {} }\nusers:\n  - { role: member, name: alice, key: "sha256:' + '1'.repeat(64) + '" }\n');
+  writeFileSync(
+    join(dir, 'conf', 'cloister.config.yaml'),
+    'apps: { hello: {} }\nusers:\n  - { role: member, name: alice, key: "sha256:' + '1'.repeat(64) + '" }\n',
+  );
   writeFileSync(join(dir, 'conf', 'broken.json'), '{"users": [');
   writeFileSync(join(dir, 'not-a-cert.pem'), 'hello');
 });

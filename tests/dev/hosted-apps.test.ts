@@ -148,9 +148,13 @@ describe('the local stack hosting an app given by module path', () => {
       const dir = join(tmp, 'module-bad');
       const config = join(tmp, 'bad-config.json');
       writeFileSync(config, JSON.stringify({ users: [], apps: { greting: 'hi' } }));
-      const child = spawn(process.execPath, [join(build.dir, 'cli', 'index.js'), 'dev', '--dir', dir, '--port', String(await freePort()), '--config', config, '--app-module', join(tmp, 'app.js')], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        [join(build.dir, 'cli', 'index.js'), 'dev', '--dir', dir, '--port', String(await freePort()), '--config', config, '--app-module', join(tmp, 'app.js')],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       running.push(child);
       let stderr = '';
       child.stderr!.setEncoding('utf8').on('data', (t: string) => (stderr += t));
@@ -191,9 +195,21 @@ describe('the supervisor hosting a command', () => {
       const config = join(tmp, 'supervisor-config.json');
       writeFileSync(config, JSON.stringify({ users: [], apps: { greeting: 'hi' } }));
       const sv = startSupervisor(build.dir, [
-        '--config', config, '--nsm', 'dev', '--dev-dir', join(tmp, 'sv-dev'), '--ingress', 'tcp://127.0.0.1:0', '--app', 'tcp://127.0.0.1:0',
+        '--config',
+        config,
+        '--nsm',
+        'dev',
+        '--dev-dir',
+        join(tmp, 'sv-dev'),
+        '--ingress',
+        'tcp://127.0.0.1:0',
+        '--app',
+        'tcp://127.0.0.1:0',
         // A shell that stays, with the server as its child: the process group is what is stopped.
-        '--', '/bin/sh', '-c', `"${process.execPath}" "${join(tmp, 'server.js')}"; exit 3`,
+        '--',
+        '/bin/sh',
+        '-c',
+        `"${process.execPath}" "${join(tmp, 'server.js')}"; exit 3`,
       ]);
       try {
         const ready = await sv.ready;
@@ -233,4 +249,3 @@ function findProcess(script: string): number | undefined {
   }
   return undefined;
 }
-

@@ -26,7 +26,7 @@ describe('cloister init (scaffoldService)', () => {
     ]);
     const pkg = JSON.parse(readFileSync(join(tmp, 'Salary-Bench', 'package.json'), 'utf8'));
     expect(pkg).toMatchObject({ name: 'salary-bench', dependencies: { cloister: '^1.2.3' } });
-    expect(readFileSync(join(tmp, 'Salary-Bench', 'src', 'app.ts'), 'utf8')).toContain("requireRole(config.role)");
+    expect(readFileSync(join(tmp, 'Salary-Bench', 'src', 'app.ts'), 'utf8')).toContain('requireRole(config.role)');
     expect(readFileSync(join(tmp, 'Salary-Bench', 'Dockerfile'), 'utf8')).toContain('"--app-module", "/app/dist/src/app.js"');
     expect(readdirSync(tmp)).toEqual(['Salary-Bench']);
   });

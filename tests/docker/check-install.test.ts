@@ -57,7 +57,10 @@ function checkout(installed: Record<string, string | false>): string {
 }
 
 /** Every package of LOCK at its version, but for `changes`. */
-const everything = (changes: Record<string, string | false> = {}) => ({ ...Object.fromEntries(Object.entries(LOCK).map(([key, entry]) => [key, entry.version])), ...changes });
+const everything = (changes: Record<string, string | false> = {}) => ({
+  ...Object.fromEntries(Object.entries(LOCK).map(([key, entry]) => [key, entry.version])),
+  ...changes,
+});
 
 function check(dir: string, ...args: string[]) {
   const r = spawnSync(process.execPath, [SCRIPT, '--from', dir, ...args], { encoding: 'utf8', timeout: 10_000 });
@@ -73,7 +76,9 @@ describe('check-install', () => {
   it('fails naming the first missing package when npm installed nothing, and counts the rest', () => {
     const { status, stderr } = check(checkout({}));
     expect(status).toBe(1);
-    expect(stderr).toMatch(/^check-install: node_modules\/express is missing: package-lock\.json says express@5\.3\.0 is installed there \(and 6 more of the 7 packages\)/);
+    expect(stderr).toMatch(
+      /^check-install: node_modules\/express is missing: package-lock\.json says express@5\.3\.0 is installed there \(and 6 more of the 7 packages\)/,
+    );
     expect(stderr).toMatch(/check that the npm registry \(or the npm cache, offline\) was reachable/);
   });
 
@@ -92,8 +97,14 @@ describe('check-install', () => {
 
   it('with --omit=dev, as after `npm prune --omit=dev`: dev packages may be gone, the rest (devOptional too) may not', () => {
     const pruned = { 'node_modules/jest': false as const, 'node_modules/native-elsewhere': false as const, 'node_modules/not-on-this-cpu': false as const };
-    expect(check(checkout(everything(pruned)), '--omit=dev')).toMatchObject({ status: 0, stdout: 'check-install: the 6 packages of package-lock.json (omitting dev) are installed\n' });
-    expect(check(checkout(everything({ ...pruned, 'node_modules/both': false })), '--omit', 'dev')).toMatchObject({ status: 1, stderr: expect.stringMatching(/node_modules\/both is missing/) });
+    expect(check(checkout(everything(pruned)), '--omit=dev')).toMatchObject({
+      status: 0,
+      stdout: 'check-install: the 6 packages of package-lock.json (omitting dev) are installed\n',
+    });
+    expect(check(checkout(everything({ ...pruned, 'node_modules/both': false })), '--omit', 'dev')).toMatchObject({
+      status: 1,
+      stderr: expect.stringMatching(/node_modules\/both is missing/),
+    });
     expect(check(checkout(everything(pruned)))).toMatchObject({ status: 1, stderr: expect.stringMatching(/node_modules\/jest is missing/) });
   });
 

@@ -26,7 +26,9 @@ export interface ImageTestContext {
 /** No global setup ran: the file was not run by `npm run test:image`. */
 export class ImageTestSetupError extends Error {
   constructor(missing: string) {
-    super(`${missing} is not set: run image tests with \`npm run test:image\` (jest -c jest.image.config.js), whose global setup starts the engine and makes the stand-in images`);
+    super(
+      `${missing} is not set: run image tests with \`npm run test:image\` (jest -c jest.image.config.js), whose global setup starts the engine and makes the stand-in images`,
+    );
     this.name = 'ImageTestSetupError';
   }
 }
@@ -97,11 +99,13 @@ export async function dockerBuild(contextDir: string, tag: string, options: Dock
   const buildArgs = { ...context.images, ...options.buildArgs };
   const args = [
     'build',
-    '--network', 'none',
+    '--network',
+    'none',
     ...(options.noCache === false ? [] : ['--no-cache']),
     ...(builder === 'buildkit' ? ['--progress', 'plain'] : []),
     ...Object.entries(buildArgs).flatMap(([name, value]) => ['--build-arg', `${name}=${value}`]),
-    '--tag', tag,
+    '--tag',
+    tag,
     contextDir,
   ];
   const started = Date.now();
@@ -143,7 +147,9 @@ export async function exportImage(image: string, file: string, context: ImageTes
 /** Removes images (and the containers made from them), ignoring those already gone. */
 export async function removeImages(tags: readonly string[], context: ImageTestContext = imageTestContext()): Promise<void> {
   if (tags.length === 0) return;
-  const { stdout } = await docker(['ps', '--all', '--quiet', ...tags.flatMap((tag) => ['--filter', `ancestor=${tag}`])], { context }).catch(() => ({ stdout: '' }));
+  const { stdout } = await docker(['ps', '--all', '--quiet', ...tags.flatMap((tag) => ['--filter', `ancestor=${tag}`])], { context }).catch(() => ({
+    stdout: '',
+  }));
   const containers = stdout.split('\n').filter(Boolean);
   if (containers.length > 0) await docker(['rm', '--force', ...containers], { context }).catch(() => undefined);
   await docker(['image', 'rm', '--force', ...tags], { context, timeoutMs: 5 * MINUTES }).catch(() => undefined);

@@ -76,7 +76,7 @@ function sectionDigest(eif: string, type: SectionType, index: number): { sha256:
   try {
     const hash = createHash('sha256');
     const chunk = Buffer.alloc(1 << 20);
-    for (let at = 0; at < section.size; ) {
+    for (let at = 0; at < section.size;) {
       const n = readSync(fd, chunk, 0, Math.min(chunk.length, section.size - at), section.offset + 12 + at);
       hash.update(chunk.subarray(0, n));
       at += n;
@@ -131,7 +131,9 @@ describe('cloister build from two clones of this commit', () => {
   it('cloister verify-build: a match against its own pcrs.json, then a mismatch naming PCR2 after one byte of one source file changes', async () => {
     const pcrs = join(a(), 'eif', 'pcrs.json');
     const flags = ['--network', 'none', '--blobs', BLOBS, '--kernel', kernel, ...pinned];
-    const same = await step('cloister verify-build of the unchanged clone', () => cloister(['verify-build', a(), '--against', pcrs, ...flags], context.engine.docker, undefined));
+    const same = await step('cloister verify-build of the unchanged clone', () =>
+      cloister(['verify-build', a(), '--against', pcrs, ...flags], context.engine.docker, undefined),
+    );
     expect(same.stdout).toMatch(/^✓ MATCH: /);
     expect(same.status).toBe(0);
 
@@ -141,7 +143,9 @@ describe('cloister build from two clones of this commit', () => {
     expect(comment).toBeGreaterThan(0);
     const at = text.indexOf('node', comment);
     writeFileSync(file, `${text.slice(0, at)}N${text.slice(at + 1)}`);
-    const changed = await step('cloister verify-build after one byte changed', () => cloister(['verify-build', a(), '--against', pcrs, ...flags], context.engine.docker, undefined));
+    const changed = await step('cloister verify-build after one byte changed', () =>
+      cloister(['verify-build', a(), '--against', pcrs, ...flags], context.engine.docker, undefined),
+    );
     expect(changed.status).toBe(1);
     expect(changed.stdout).toMatch(/^✗ MISMATCH: /);
     expect(changed.stdout).toMatch(/✓ PCR1 /);

@@ -45,7 +45,9 @@ export async function ensureDockerEngine(): Promise<DockerEngine> {
     return { env: { ...process.env }, docker, started: false, stop: async () => {} };
   }
   if (process.getuid?.() !== 0) {
-    throw new DockerEngineError('no Docker engine answers `docker info`, and only root can start one: start an engine (or set DOCKER_HOST) and run the image tests again');
+    throw new DockerEngineError(
+      'no Docker engine answers `docker info`, and only root can start one: start an engine (or set DOCKER_HOST) and run the image tests again',
+    );
   }
   await ensureDebianPackages({ [DOCKERD]: 'docker.io', [DEBIAN_CLIENT]: 'docker.io' });
   return step('starting a Docker engine of our own', () => startDockerd(DEBIAN_CLIENT));
@@ -69,12 +71,19 @@ async function startDockerd(docker: string): Promise<DockerEngine> {
   writeFileSync(join(dir, 'daemon.json'), '{}\n');
   const log = openSync(logPath, 'a');
   const args = [
-    '--config-file', join(dir, 'daemon.json'),
-    '--bridge=none', '--iptables=false', '--ip6tables=false',
-    '--data-root', join(dir, 'data'),
-    '--exec-root', join(dir, 'exec'),
-    '--pidfile', join(dir, 'dockerd.pid'),
-    '-H', `unix://${socket}`,
+    '--config-file',
+    join(dir, 'daemon.json'),
+    '--bridge=none',
+    '--iptables=false',
+    '--ip6tables=false',
+    '--data-root',
+    join(dir, 'data'),
+    '--exec-root',
+    join(dir, 'exec'),
+    '--pidfile',
+    join(dir, 'dockerd.pid'),
+    '-H',
+    `unix://${socket}`,
   ];
   const child = spawn(DOCKERD, args, { stdio: ['ignore', log, log] });
   closeSync(log);

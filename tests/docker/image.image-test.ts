@@ -28,7 +28,14 @@ const { expectedPackages } = require('../../scripts/check-install.js') as {
   expectedPackages(lock: unknown, omit: Set<string>): [string, LockEntry][];
 };
 
-const ENTRYPOINT = ['/usr/local/bin/node', '/app/dist/enclave/main.js', '--config-from', 'vsock://4294967295:5002', '--app-module', '/app/dist/examples/index.js'];
+const ENTRYPOINT = [
+  '/usr/local/bin/node',
+  '/app/dist/enclave/main.js',
+  '--config-from',
+  'vsock://4294967295:5002',
+  '--app-module',
+  '/app/dist/examples/index.js',
+];
 const context = imageTestContext();
 const RUN_ID = `${process.pid}-${Date.now().toString(36)}`;
 const CLASSIC = `cloister-image-test:classic-${RUN_ID}`;
@@ -91,7 +98,7 @@ describe('the enclave image, built from this checkout on the stand-in base image
     expect(config.Env).toEqual(expect.arrayContaining(['NODE_ENV=production', 'SOURCE_DATE_EPOCH=0']));
   });
 
-  it('builds with BuildKit (the engine\'s own, finding the imported base images locally), --no-cache and --network none', async () => {
+  it("builds with BuildKit (the engine's own, finding the imported base images locally), --no-cache and --network none", async () => {
     const { log } = await buildkitBuild();
     expect(log).toMatch(/check-install: the \d+ packages of package-lock\.json \(omitting dev\) are installed/);
   });
@@ -109,7 +116,10 @@ describe('the enclave image, built from this checkout on the stand-in base image
     await classicBuild();
     const script = `const fs = require('fs'); const dir = '/app/build/Release';
       console.log(JSON.stringify(Object.fromEntries(fs.readdirSync(dir).map((f) => [f, Object.keys(require(dir + '/' + f)).sort()]))));`;
-    const { stdout } = await docker(['run', '--rm', '--network', 'none', '--entrypoint', '/usr/local/bin/node', CLASSIC, '-e', script], { context, timeoutMs: 60_000 });
+    const { stdout } = await docker(['run', '--rm', '--network', 'none', '--entrypoint', '/usr/local/bin/node', CLASSIC, '-e', script], {
+      context,
+      timeoutMs: 60_000,
+    });
     const addons = JSON.parse(stdout) as Record<string, string[]>;
     expect(Object.keys(addons).sort()).toEqual(['cloister_nsm.node', 'cloister_vsock.node']);
     expect(addons['cloister_nsm.node']).toEqual(expect.arrayContaining(['open', 'request', 'close']));
@@ -128,10 +138,36 @@ describe('the enclave image, built from this checkout on the stand-in base image
     const name = `cloister-image-test-supervisor-${RUN_ID}`;
     // The host's network (the engine has no bridge), so the ingress on the container's loopback is the host's.
     await docker(
-      ['run', '--detach', '--name', name, '--network', 'host', '--user', `${process.getuid!()}:${process.getgid!()}`,
-        '--volume', `${shared}:/cloister`, '--entrypoint', '/usr/local/bin/node', CLASSIC,
-        '/app/dist/enclave/main.js', '--config', '/cloister/config.json', '--nsm', 'dev', '--dev-dir', '/cloister/dev', '--pcr0', pcr0,
-        '--ingress', `tcp://127.0.0.1:${port}`, '--ready-file', '/cloister/ready', '--app-module', '/app/dist/examples/index.js'],
+      [
+        'run',
+        '--detach',
+        '--name',
+        name,
+        '--network',
+        'host',
+        '--user',
+        `${process.getuid!()}:${process.getgid!()}`,
+        '--volume',
+        `${shared}:/cloister`,
+        '--entrypoint',
+        '/usr/local/bin/node',
+        CLASSIC,
+        '/app/dist/enclave/main.js',
+        '--config',
+        '/cloister/config.json',
+        '--nsm',
+        'dev',
+        '--dev-dir',
+        '/cloister/dev',
+        '--pcr0',
+        pcr0,
+        '--ingress',
+        `tcp://127.0.0.1:${port}`,
+        '--ready-file',
+        '/cloister/ready',
+        '--app-module',
+        '/app/dist/examples/index.js',
+      ],
       { context },
     );
     try {
@@ -174,10 +210,13 @@ describe('the enclave image, built from this checkout on the stand-in base image
     const AF_VSOCK = 40;
     const EAFNOSUPPORT = 97;
     const profile = join(tmp, 'no-vsock.json');
-    writeFileSync(profile, JSON.stringify({
-      defaultAction: 'SCMP_ACT_ALLOW',
-      syscalls: [{ names: ['socket'], action: 'SCMP_ACT_ERRNO', errnoRet: EAFNOSUPPORT, args: [{ index: 0, value: AF_VSOCK, op: 'SCMP_CMP_EQ' }] }],
-    }));
+    writeFileSync(
+      profile,
+      JSON.stringify({
+        defaultAction: 'SCMP_ACT_ALLOW',
+        syscalls: [{ names: ['socket'], action: 'SCMP_ACT_ERRNO', errnoRet: EAFNOSUPPORT, args: [{ index: 0, value: AF_VSOCK, op: 'SCMP_CMP_EQ' }] }],
+      }),
+    );
     const started = Date.now();
     const failure = await docker(['run', '--rm', '--network', 'none', '--security-opt', `seccomp=${profile}`, CLASSIC], { context, timeoutMs: 60_000 }).then(
       () => null,
@@ -193,7 +232,9 @@ describe('the enclave image, built from this checkout on the stand-in base image
     const paths = new Set((await classicListing()).map((entry: TarEntry) => entry.path));
     const production = expectedPackages(lock, new Set(['dev'])).map(([key]) => key);
     expect(production.filter((key) => !paths.has(`app/${key}/package.json`))).toEqual([]);
-    const dev = Object.entries(lock.packages).filter(([key, entry]) => key.startsWith('node_modules/') && entry.dev).map(([key]) => key);
+    const dev = Object.entries(lock.packages)
+      .filter(([key, entry]) => key.startsWith('node_modules/') && entry.dev)
+      .map(([key]) => key);
     expect(dev.length).toBeGreaterThan(0);
     expect(dev.filter((key) => paths.has(`app/${key}`))).toEqual([]);
     expect([...paths].filter((path) => path.split('/').includes('.cloister') || path.endsWith(MARKER))).toEqual([]);

@@ -8,7 +8,18 @@
  * const { id } = await dockerBuild(REPO_ROOT, 'cloister-test:mine', { builder: 'buildkit', context });
  * await docker(['run', '--rm', '--network', 'none', 'cloister-test:mine'], { context, timeoutMs: 30_000 });
  */
-export { CONTEXT_VARIABLES, type BuildResult, type DockerBuildOptions, type ImageTestContext, ImageTestSetupError, docker, dockerBuild, exportImage, imageTestContext, removeImages } from './docker';
+export {
+  CONTEXT_VARIABLES,
+  type BuildResult,
+  type DockerBuildOptions,
+  type ImageTestContext,
+  ImageTestSetupError,
+  docker,
+  dockerBuild,
+  exportImage,
+  imageTestContext,
+  removeImages,
+} from './docker';
 export { type DockerEngine, DockerEngineError, ensureDockerEngine } from './engine';
 export { CommandError, type CommandResult, progress, run, step } from './run';
 export { REPO_ROOT, StandInError, type StandInImages, standInCacheDir, standInImages } from './standins';

@@ -93,10 +93,22 @@ let aptUpdated = false;
  * as CI starts from a machine that has neither a Docker engine nor debootstrap. Needs root.
  */
 export async function ensureDebianPackages(programs: Record<string, string>): Promise<void> {
-  const missing = [...new Set(Object.entries(programs).filter(([path]) => !existsSync(path)).map(([, pkg]) => pkg))];
+  const missing = [
+    ...new Set(
+      Object.entries(programs)
+        .filter(([path]) => !existsSync(path))
+        .map(([, pkg]) => pkg),
+    ),
+  ];
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0) {
-    throw new CommandError(`the image tests need the Debian packages ${missing.join(', ')}; install them as root (apt-get install ${missing.join(' ')})`, 'apt-get', null, '', '');
+    throw new CommandError(
+      `the image tests need the Debian packages ${missing.join(', ')}; install them as root (apt-get install ${missing.join(' ')})`,
+      'apt-get',
+      null,
+      '',
+      '',
+    );
   }
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   if (!aptUpdated) {

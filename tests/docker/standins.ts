@@ -1,5 +1,18 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { DockerEngine } from './engine';
@@ -50,7 +63,9 @@ function hostNode(): HostNode {
   const headers = join(prefix, 'include', 'node');
   if (!existsSync(join(npmDir, 'bin', 'npm-cli.js'))) throw new StandInError(`no npm next to ${process.execPath} (looked for ${npmDir})`);
   if (!existsSync(join(headers, 'node_api.h'))) {
-    throw new StandInError(`no Node headers next to ${process.execPath} (looked for ${headers}): the build stand-in needs them so that node-gyp downloads nothing`);
+    throw new StandInError(
+      `no Node headers next to ${process.execPath} (looked for ${headers}): the build stand-in needs them so that node-gyp downloads nothing`,
+    );
   }
   const npmVersion = (JSON.parse(readFileSync(join(npmDir, 'package.json'), 'utf8')) as { version: string }).version;
   return { binary: process.execPath, version: process.version, npmDir, npmVersion, headers };
@@ -61,7 +76,11 @@ export function standInCacheDir(): string {
   return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'cloister-image-tests');
 }
 
-const digest = (...parts: (string | Buffer)[]) => parts.reduce((hash, part) => hash.update(part).update('\0'), createHash('sha256')).digest('hex').slice(0, 16);
+const digest = (...parts: (string | Buffer)[]) =>
+  parts
+    .reduce((hash, part) => hash.update(part).update('\0'), createHash('sha256'))
+    .digest('hex')
+    .slice(0, 16);
 
 /**
  * Stand-ins for the Dockerfile's pinned official node images, which cannot be pulled here, made in

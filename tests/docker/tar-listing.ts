@@ -27,7 +27,17 @@ export class TarFormatError extends Error {
 }
 
 const BLOCK = 512;
-const TYPES: Record<string, TarEntry['type']> = { '0': 'file', '\0': 'file', '7': 'file', '1': 'hardlink', '2': 'symlink', '3': 'char', '4': 'block', '5': 'dir', '6': 'fifo' };
+const TYPES: Record<string, TarEntry['type']> = {
+  '0': 'file',
+  '\0': 'file',
+  '7': 'file',
+  '1': 'hardlink',
+  '2': 'symlink',
+  '3': 'char',
+  '4': 'block',
+  '5': 'dir',
+  '6': 'fifo',
+};
 
 /**
  * Every entry of the tar archive `file` (ustar, with the PAX and GNU long-name extensions that
@@ -60,7 +70,7 @@ function readEntries(file: string, fd: number): TarEntry[] {
     const hash = createHash('sha256');
     const data: Buffer[] = [];
     const keepData = flag === 'x' || flag === 'L' || flag === 'K';
-    for (let done = 0; done < size; ) {
+    for (let done = 0; done < size;) {
       const want = Math.min(chunk.length, size - done);
       const got = readSync(fd, chunk, 0, want, offset + done);
       if (got <= 0) throw new TarFormatError(file, offset + done, 'the archive ends inside an entry');
@@ -123,7 +133,7 @@ function checksumMatches(header: Buffer): boolean {
 /** PAX records: `<length> <key>=<value>\n`, the length counting the whole record. */
 function paxRecords(data: Buffer): Record<string, string> {
   const records: Record<string, string> = {};
-  for (let at = 0; at < data.length; ) {
+  for (let at = 0; at < data.length;) {
     const space = data.indexOf(0x20, at);
     const length = parseInt(data.subarray(at, space).toString('ascii'), 10);
     if (space === -1 || !(length > 0)) break;

@@ -47,14 +47,21 @@ describe('configuration digest', () => {
 
   it('gives PCR16 = SHA-384(48 zero bytes ‖ digest)', () => {
     const digest = configDigest(config);
-    expect(pcr16For(digest)).toEqual(createHash('sha384').update(Buffer.concat([Buffer.alloc(48), digest])).digest());
+    expect(pcr16For(digest)).toEqual(
+      createHash('sha384')
+        .update(Buffer.concat([Buffer.alloc(48), digest]))
+        .digest(),
+    );
   });
 });
 
 describe('loading a configuration file', () => {
   it('reads JSON and YAML files', () => {
     writeFileSync(join(dir, 'c.json'), JSON.stringify(config));
-    writeFileSync(join(dir, 'c.yaml'), `users:\n  - { name: alice, role: bidder, key: "${userKey('alice')}" }\noutbound:\n  - { host: api.example.com, port: 443 }\napps: { millionaire: { role: bidder } }\n`);
+    writeFileSync(
+      join(dir, 'c.yaml'),
+      `users:\n  - { name: alice, role: bidder, key: "${userKey('alice')}" }\noutbound:\n  - { host: api.example.com, port: 443 }\napps: { millionaire: { role: bidder } }\n`,
+    );
     expect(loadConfigFile(join(dir, 'c.json')).config.users[0]!.name).toBe('alice');
     expect(loadConfigFile(join(dir, 'c.yaml')).digest).toEqual(loadConfigFile(join(dir, 'c.json')).digest);
   });

@@ -52,7 +52,9 @@ function dev(...args: string[]): DevProcess {
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (t: string) => (stdout += t));
   child.stderr!.setEncoding('utf8').on('data', (t: string) => (stderr += t));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   const started = new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', () => stdout.includes('Ctrl-C stops it.') && resolve());
     void exited.then(({ code }) => reject(new Error(`cloister dev exited (${code}) before it was ready:\n${stderr}`)));
@@ -85,7 +87,6 @@ function childrenOf(pid: number): number[] {
 
 /** The command line of `pid` (Linux). */
 const commandOf = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
-
 
 async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -338,23 +339,27 @@ describe('cloister dev', () => {
 });
 
 describe('npm run demo', () => {
-  onLinux('starts the local stack when none runs, drives both computations, stops what it started and exits 0', async () => {
-    const port = await freePort();
-    const run = demo('--dir', join(tmp, 'demo'), '--port', String(port));
-    let children: number[] = [];
-    // Whatever it started must be gone once it has exited.
-    const watch = setInterval(() => {
-      if (run.pid !== undefined && isAlive(run.pid)) children = [...new Set([...children, ...childrenOf(run.pid)])];
-    }, 20);
-    const { status, stdout, stderr } = await run;
-    clearInterval(watch);
-    expect({ status, stderr }).toEqual({ status: 0, stderr: '' });
-    expect(stdout).toContain(`Started the local stack on https://127.0.0.1:${port}.`);
-    expect(stdout).toContain('the richest is bob');
-    expect(stdout).toContain('ada@example.org, margaret@example.org');
-    expect(children.length).toBeGreaterThanOrEqual(2);
-    for (const pid of children) await until(() => !isAlive(pid));
-  }, 30_000);
+  onLinux(
+    'starts the local stack when none runs, drives both computations, stops what it started and exits 0',
+    async () => {
+      const port = await freePort();
+      const run = demo('--dir', join(tmp, 'demo'), '--port', String(port));
+      let children: number[] = [];
+      // Whatever it started must be gone once it has exited.
+      const watch = setInterval(() => {
+        if (run.pid !== undefined && isAlive(run.pid)) children = [...new Set([...children, ...childrenOf(run.pid)])];
+      }, 20);
+      const { status, stdout, stderr } = await run;
+      clearInterval(watch);
+      expect({ status, stderr }).toEqual({ status: 0, stderr: '' });
+      expect(stdout).toContain(`Started the local stack on https://127.0.0.1:${port}.`);
+      expect(stdout).toContain('the richest is bob');
+      expect(stdout).toContain('ada@example.org, margaret@example.org');
+      expect(children.length).toBeGreaterThanOrEqual(2);
+      for (const pid of children) await until(() => !isAlive(pid));
+    },
+    30_000,
+  );
 });
 
 describe('cloister dev refusals', () => {
@@ -376,37 +381,45 @@ describe('cloister dev refusals', () => {
 });
 
 describe('cloister dev when part of the stack dies', () => {
-  onLinux('says which process exited, stops the rest and exits 1', async () => {
-    const dir = join(tmp, 'dev-dies');
-    const port = await freePort();
-    const stack = dev('--dir', dir, '--port', String(port), '--quiet');
-    await stack.started;
-    const children = childrenOf(stack.child.pid!);
-    const bridge = children.find((pid) => commandOf(pid).includes('parent/bridge/main.js'))!;
-    const supervisor = children.find((pid) => commandOf(pid).includes('enclave/main.js'))!;
-    process.kill(bridge, 'SIGKILL');
-    expect(await stack.exited).toEqual({ code: 1, signal: null });
-    expect(stack.stderr()).toMatch(/The bridge exited \(SIGKILL\)/);
-    expect(() => process.kill(supervisor, 0)).toThrow();
-  }, 30_000);
+  onLinux(
+    'says which process exited, stops the rest and exits 1',
+    async () => {
+      const dir = join(tmp, 'dev-dies');
+      const port = await freePort();
+      const stack = dev('--dir', dir, '--port', String(port), '--quiet');
+      await stack.started;
+      const children = childrenOf(stack.child.pid!);
+      const bridge = children.find((pid) => commandOf(pid).includes('parent/bridge/main.js'))!;
+      const supervisor = children.find((pid) => commandOf(pid).includes('enclave/main.js'))!;
+      process.kill(bridge, 'SIGKILL');
+      expect(await stack.exited).toEqual({ code: 1, signal: null });
+      expect(stack.stderr()).toMatch(/The bridge exited \(SIGKILL\)/);
+      expect(() => process.kill(supervisor, 0)).toThrow();
+    },
+    30_000,
+  );
 
-  onLinux('leaves nothing running when it is killed outright (SIGKILL)', async () => {
-    const port = await freePort();
-    const stack = dev('--dir', join(tmp, 'dev-killed'), '--port', String(port), '--quiet');
-    await stack.started;
-    const children = childrenOf(stack.child.pid!);
-    const grandchildren = children.flatMap(childrenOf);
-    const [appSocket] = listeningSockets(grandchildren[0]!).unix;
-    stack.child.kill('SIGKILL');
-    await stack.exited;
-    for (const pid of [...children, ...grandchildren]) await until(() => !isAlive(pid));
-    // The supervisor shut down cleanly rather than die with its parent: its sockets are gone.
-    expect(existsSync(dirname(appSocket!))).toBe(false);
-    expect(existsSync(join(tmp, 'dev-killed', 'run', 'ingress.sock'))).toBe(false);
-    const server = createServer();
-    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
-    await new Promise((resolve) => server.close(resolve));
-  }, 30_000);
+  onLinux(
+    'leaves nothing running when it is killed outright (SIGKILL)',
+    async () => {
+      const port = await freePort();
+      const stack = dev('--dir', join(tmp, 'dev-killed'), '--port', String(port), '--quiet');
+      await stack.started;
+      const children = childrenOf(stack.child.pid!);
+      const grandchildren = children.flatMap(childrenOf);
+      const [appSocket] = listeningSockets(grandchildren[0]!).unix;
+      stack.child.kill('SIGKILL');
+      await stack.exited;
+      for (const pid of [...children, ...grandchildren]) await until(() => !isAlive(pid));
+      // The supervisor shut down cleanly rather than die with its parent: its sockets are gone.
+      expect(existsSync(dirname(appSocket!))).toBe(false);
+      expect(existsSync(join(tmp, 'dev-killed', 'run', 'ingress.sock'))).toBe(false);
+      const server = createServer();
+      await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
+      await new Promise((resolve) => server.close(resolve));
+    },
+    30_000,
+  );
 
   it('keeps a configuration it did not write, and warns about sample users it does not list', async () => {
     const dir = join(tmp, 'dev-edited');

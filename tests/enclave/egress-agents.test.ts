@@ -53,7 +53,14 @@ beforeAll(async () => {
     target.port = await listen(server);
     targets[name] = target;
   };
-  await Promise.all([start('http', false), start('fetch', false), start('https', true), start('sdk', true), start('supervisor', true), start('unlisted', false)]);
+  await Promise.all([
+    start('http', false),
+    start('fetch', false),
+    start('https', true),
+    start('sdk', true),
+    start('supervisor', true),
+    start('unlisted', false),
+  ]);
   const outbound = [
     { host: '127.0.0.1', port: targets.http.port },
     { host: '127.0.0.1', port: targets.fetch.port },
@@ -123,7 +130,10 @@ describe("httpsEgressAgent (the supervisor's KMS client)", () => {
     await new Promise((r) => closed.close(r));
     const agent = httpsEgressAgent(`http://127.0.0.1:${port}`);
     try {
-      await expect(httpsGet(agent, targets.supervisor.port)).rejects.toMatchObject({ code: 'EGRESS_UNAVAILABLE', message: expect.stringMatching(/cannot be reached \(ECONNREFUSED\)/) });
+      await expect(httpsGet(agent, targets.supervisor.port)).rejects.toMatchObject({
+        code: 'EGRESS_UNAVAILABLE',
+        message: expect.stringMatching(/cannot be reached \(ECONNREFUSED\)/),
+      });
     } finally {
       agent.destroy();
     }

@@ -191,8 +191,11 @@ describeOnLinux('egress in local mode: the outbound app through the enclave prox
     ['an IP literal of an allowed name', () => `CONNECT 127.0.0.1:${named.port} HTTP/1.1\r\n\r\n`],
     ['a Host header for another target (absolute URI)', () => `GET http://127.0.0.1:${allowed.port}/ HTTP/1.1\r\nHost: 127.0.0.1:${unlisted.port}\r\n\r\n`],
     ['a Host header for another host (CONNECT)', () => `CONNECT 127.0.0.1:${allowed.port} HTTP/1.1\r\nHost: example.com\r\n\r\n`],
-    ['userinfo naming an allowed target', () => `GET http://127.0.0.1:${allowed.port}@127.0.0.1:${unlisted.port}/ HTTP/1.1\r\nHost: 127.0.0.1:${unlisted.port}\r\n\r\n`],
-  ])('the supervisor\'s egress proxy itself refuses %s with 403, dialling nothing', async (_name, request) => {
+    [
+      'userinfo naming an allowed target',
+      () => `GET http://127.0.0.1:${allowed.port}@127.0.0.1:${unlisted.port}/ HTTP/1.1\r\nHost: 127.0.0.1:${unlisted.port}\r\n\r\n`,
+    ],
+  ])("the supervisor's egress proxy itself refuses %s with 403, dialling nothing", async (_name, request) => {
     const before = connections();
     expect(await rawStatus(proxyPort, request())).toBe(403);
     expect(connections()).toBe(before);

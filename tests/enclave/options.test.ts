@@ -46,7 +46,9 @@ describe('supervisor options', () => {
     [['--config', 'c.json', '--app-module', 'a.js', '--', 'node', 'server.js'], /either --app-module or a command after "--", not both/],
     [['--config', 'c.json', '--'], /nothing follows "--"/],
   ])('refuses %j as a usage error naming the flag', (argv, message) => {
-    expect(() => parseSupervisorOptions(argv)).toThrow(expect.objectContaining({ code: 'INVALID_OPTION', exitStatus: 2, message: expect.stringMatching(message) }));
+    expect(() => parseSupervisorOptions(argv)).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTION', exitStatus: 2, message: expect.stringMatching(message) }),
+    );
   });
 
   it('takes the app as the command after "--", its own flags untouched, or from CLOISTER_APP_COMMAND', () => {

@@ -100,7 +100,10 @@ describe('releaseSecrets (the supervisor side, with a development NSM and the re
       const env = await releaseSecrets(parseConfig(document), await measuredNsm(document), capturingLogger().log, { env: {} });
       expect(env).toEqual({ DB_PASSWORD: PLAINTEXT });
     } finally {
-      for (const [name, value] of [['AWS_ACCESS_KEY_ID', saved.id], ['AWS_SECRET_ACCESS_KEY', saved.key]] as const) {
+      for (const [name, value] of [
+        ['AWS_ACCESS_KEY_ID', saved.id],
+        ['AWS_SECRET_ACCESS_KEY', saved.key],
+      ] as const) {
         if (value === undefined) delete process.env[name];
         else process.env[name] = value;
       }
@@ -131,7 +134,9 @@ describe('releaseSecrets (the supervisor side, with a development NSM and the re
   it('gets AccessDenied for another image (another PCR0) with the right configuration', async () => {
     const document = documentWith([{ name: 'DB_PASSWORD', ciphertext }]);
     fake.policy = { imageSha384: PCR0, pcr16: pcr16For(configDigest(document)).toString('hex') };
-    const error = await secretErrorOf(releaseSecrets(parseConfig(document), await measuredNsm(document, OTHER_PCR0), capturingLogger().log, { kms: testClient() }));
+    const error = await secretErrorOf(
+      releaseSecrets(parseConfig(document), await measuredNsm(document, OTHER_PCR0), capturingLogger().log, { kms: testClient() }),
+    );
     expect(error).toMatchObject({ code: 'SECRET_NOT_RELEASED', secretName: 'DB_PASSWORD' });
     expect(fake.calls.map((c) => c.outcome)).toEqual(['denied']);
   });
@@ -220,24 +225,28 @@ describe('a booted supervisor with secrets (development NSM, fake KMS by endpoin
     build?.remove();
   });
 
-  onLinux('releases the secret to the attested supervisor, which hands it to the app in its environment and logs only its name', async () => {
-    const document = documentWith([{ name: 'DB_PASSWORD', ciphertext }]);
-    fake.policy = { imageSha384: PCR0, pcr16: pcr16For(configDigest(document)).toString('hex') };
-    const sv = supervisor(document, 'allowed');
+  onLinux(
+    'releases the secret to the attested supervisor, which hands it to the app in its environment and logs only its name',
+    async () => {
+      const document = documentWith([{ name: 'DB_PASSWORD', ciphertext }]);
+      fake.policy = { imageSha384: PCR0, pcr16: pcr16For(configDigest(document)).toString('hex') };
+      const sv = supervisor(document, 'allowed');
 
-    const ready = await sv.ready;
+      const ready = await sv.ready;
 
-    expect(ready.pcr16).toBe(fake.policy.pcr16);
-    expect(fake.calls).toEqual([{ outcome: 'released', pcr16: fake.policy.pcr16 }]);
-    const appPid = (await sv.waitFor('app.ready')).pid as number;
-    const environment = readFileSync(`/proc/${appPid}/environ`, 'utf8').split('\0');
-    expect(environment).toContain(`DB_PASSWORD=${PLAINTEXT}`);
-    // The supervisor keeps no copy in its own environment.
-    expect(readFileSync(`/proc/${sv.child.pid}/environ`, 'utf8')).not.toContain(PLAINTEXT);
-    expect(sv.lines.find((l) => l.event === 'secret.released')).toMatchObject({ name: 'DB_PASSWORD' });
-    expect(output(sv)).not.toContain(PLAINTEXT);
-    await sv.stop();
-  }, 20_000);
+      expect(ready.pcr16).toBe(fake.policy.pcr16);
+      expect(fake.calls).toEqual([{ outcome: 'released', pcr16: fake.policy.pcr16 }]);
+      const appPid = (await sv.waitFor('app.ready')).pid as number;
+      const environment = readFileSync(`/proc/${appPid}/environ`, 'utf8').split('\0');
+      expect(environment).toContain(`DB_PASSWORD=${PLAINTEXT}`);
+      // The supervisor keeps no copy in its own environment.
+      expect(readFileSync(`/proc/${sv.child.pid}/environ`, 'utf8')).not.toContain(PLAINTEXT);
+      expect(sv.lines.find((l) => l.event === 'secret.released')).toMatchObject({ name: 'DB_PASSWORD' });
+      expect(output(sv)).not.toContain(PLAINTEXT);
+      await sv.stop();
+    },
+    20_000,
+  );
 
   it('refuses another configuration: KMS denies, the supervisor exits 1 naming the secret, and no app starts', async () => {
     const allowed = documentWith([{ name: 'DB_PASSWORD', ciphertext }]);

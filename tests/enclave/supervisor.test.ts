@@ -42,7 +42,6 @@ const portOf = (ready: ReadyLine) => {
 
 const appPids = (sv: SupervisorProcess) => sv.lines.filter((l) => l.event === 'app.ready').map((l) => l.pid as number);
 
-
 beforeAll(async () => {
   build = buildForTests();
   tmp = mkdtempSync(join(tmpdir(), 'cloister-supervisor-'));
@@ -190,25 +189,29 @@ describe('a booted supervisor (ingress on loopback TCP, app on its own unix sock
 });
 
 describe('a supervisor with its app on loopback TCP', () => {
-  onLinux('binds the app to 127.0.0.1 only: no other interface reaches it', async () => {
-    const sv = supervisor('--ingress', 'tcp://127.0.0.1:0', '--app', 'tcp://127.0.0.1:0');
-    const ready = await sv.ready;
-    const app = parseAddress(ready.app) as { kind: 'tcp'; host: string; port: number };
-    expect(app).toMatchObject({ kind: 'tcp', host: '127.0.0.1' });
-    expect(app.port).toBeGreaterThan(0);
-    expect(listeningSockets(appPids(sv)[0]!)).toEqual({ tcp: [{ host: '127.0.0.1', port: app.port }], unix: [] });
+  onLinux(
+    'binds the app to 127.0.0.1 only: no other interface reaches it',
+    async () => {
+      const sv = supervisor('--ingress', 'tcp://127.0.0.1:0', '--app', 'tcp://127.0.0.1:0');
+      const ready = await sv.ready;
+      const app = parseAddress(ready.app) as { kind: 'tcp'; host: string; port: number };
+      expect(app).toMatchObject({ kind: 'tcp', host: '127.0.0.1' });
+      expect(app.port).toBeGreaterThan(0);
+      expect(listeningSockets(appPids(sv)[0]!)).toEqual({ tcp: [{ host: '127.0.0.1', port: app.port }], unix: [] });
 
-    const external = Object.entries(networkInterfaces()).flatMap(([name, addresses]) =>
-      (addresses ?? [])
-        .filter((a) => !a.internal)
-        // A link-local IPv6 address is reachable only through its interface.
-        .map((a) => (a.family === 'IPv6' && a.scopeid ? `${a.address}%${name}` : a.address)),
-    );
-    for (const address of external) expect(await connectOutcome(address, app.port)).toBe('ECONNREFUSED');
+      const external = Object.entries(networkInterfaces()).flatMap(([name, addresses]) =>
+        (addresses ?? [])
+          .filter((a) => !a.internal)
+          // A link-local IPv6 address is reachable only through its interface.
+          .map((a) => (a.family === 'IPv6' && a.scopeid ? `${a.address}%${name}` : a.address)),
+      );
+      for (const address of external) expect(await connectOutcome(address, app.port)).toBe('ECONNREFUSED');
 
-    sv.child.kill('SIGTERM');
-    expect(await sv.exited).toEqual({ code: 0, signal: null });
-  }, 20_000);
+      sv.child.kill('SIGTERM');
+      expect(await sv.exited).toEqual({ code: 0, signal: null });
+    },
+    20_000,
+  );
 });
 
 describe('shutdown', () => {
@@ -224,7 +227,10 @@ describe('shutdown', () => {
     expect(ready.app).toBe(`unix://${appSocket}`);
     const [appPid] = appPids(sv);
 
-    const session = await call(ingressSocket, '/psi/sessions', ingressAgent(alice), { method: 'POST', body: JSON.stringify({ participants: ['alice', 'bob'] }) });
+    const session = await call(ingressSocket, '/psi/sessions', ingressAgent(alice), {
+      method: 'POST',
+      body: JSON.stringify({ participants: ['alice', 'bob'] }),
+    });
     const sessionId = JSON.parse((session as { body: string }).body).id as string;
     const upload = streamingCall(ingressSocket, `/psi/sessions/${sessionId}/set`, ingressAgent(alice), 'text/plain');
     upload.write('first\n');
@@ -248,7 +254,18 @@ describe('refusals at boot', () => {
     const bad = join(tmp, 'bad.json');
     writeFileSync(bad, JSON.stringify({ users: [{ name: 'alice', role: 'member', key: 'sha256:nothex' }] }));
     const readyFile = join(tmp, 'never-ready');
-    const sv = startSupervisor(build.dir, ['--config', bad, '--nsm', 'dev', '--dev-dir', join(tmp, 'dev'), '--ingress', 'tcp://127.0.0.1:0', '--ready-file', readyFile]);
+    const sv = startSupervisor(build.dir, [
+      '--config',
+      bad,
+      '--nsm',
+      'dev',
+      '--dev-dir',
+      join(tmp, 'dev'),
+      '--ingress',
+      'tcp://127.0.0.1:0',
+      '--ready-file',
+      readyFile,
+    ]);
     started.push(sv);
     expect(await sv.exited).toEqual({ code: 2, signal: null });
     expect(sv.stderr()).toMatch(/users\.0\.key/);

@@ -54,7 +54,12 @@ describe('ResourceStore', () => {
   });
 
   it('never holds more than its limits, whatever the order of adds, deletes and expiries (property)', () => {
-    const op = fc.record({ kind: fc.constantFrom('add', 'delete'), id: fc.integer({ min: 0, max: 6 }), caller: fc.constantFrom('alice', 'bob', 'carol'), waitMs: fc.integer({ min: 0, max: 30_000 }) });
+    const op = fc.record({
+      kind: fc.constantFrom('add', 'delete'),
+      id: fc.integer({ min: 0, max: 6 }),
+      caller: fc.constantFrom('alice', 'bob', 'carol'),
+      waitMs: fc.integer({ min: 0, max: 30_000 }),
+    });
     fc.assert(
       fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
         const store = new ResourceStore<number>(LIMITS, 'round', 'ROUND_LIMIT_REACHED');

@@ -42,10 +42,7 @@ export interface ClientIdentity {
  * A fresh client key and certificate, built here with @peculiar/x509 rather than with the code
  * under test; `extensions` may depend on the new key's SPKI DER (to bind an attestation to it).
  */
-export async function clientIdentity(
-  commonName: string,
-  extensions: (spkiDer: Buffer) => Promise<x509.Extension[]> = async () => [],
-): Promise<ClientIdentity> {
+export async function clientIdentity(commonName: string, extensions: (spkiDer: Buffer) => Promise<x509.Extension[]> = async () => []): Promise<ClientIdentity> {
   const keys = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
   const spkiDer = Buffer.from(await webcrypto.subtle.exportKey('spki', keys.publicKey));
   const cert = await x509.X509CertificateGenerator.createSelfSigned({

@@ -54,7 +54,9 @@ describe('cpio newc as linuxkit writes it', () => {
 
   it('refuses paths that are absolute or climb out, and sizes a newc header cannot hold', () => {
     for (const name of ['/etc/passwd', '../x', 'a/../b', 'a//b', '']) {
-      expect(() => new CpioArchive().add({ name, type: 'file', mode: 0o644, mtime: 0, data: Buffer.alloc(1) })).toThrow(expect.objectContaining({ code: 'IMAGE_BAD_TAR' }));
+      expect(() => new CpioArchive().add({ name, type: 'file', mode: 0o644, mtime: 0, data: Buffer.alloc(1) })).toThrow(
+        expect.objectContaining({ code: 'IMAGE_BAD_TAR' }),
+      );
     }
     expect(() => new CpioArchive().add({ name: 'big', type: 'file', mode: 0o644, mtime: 0, data: { fd: 0, offset: 0, length: 2 ** 32 } })).toThrow(
       expect.objectContaining({ code: 'IMAGE_TOO_LARGE' }),
@@ -64,22 +66,28 @@ describe('cpio newc as linuxkit writes it', () => {
   it('reads back every entry it was given, in order, whatever the names and contents (property)', () => {
     const segment = fc.stringMatching(/^[a-zA-Z0-9._-]{1,12}$/).filter((s) => s !== '.' && s !== '..');
     fc.assert(
-      fc.property(fc.uniqueArray(fc.tuple(fc.array(segment, { minLength: 1, maxLength: 3 }), fc.uint8Array({ maxLength: 300 }), fc.integer({ min: 0, max: 0o7777 })), { maxLength: 12, selector: ([p]) => p.join('/') }), (files) => {
-        const archive = new CpioArchive();
-        const names = new Set<string>();
-        for (const [path, data, mode] of files) {
-          const name = path.join('/');
-          if ([...names].some((n) => n.startsWith(`${name}/`) || name.startsWith(`${n}/`))) continue;
-          names.add(name);
-          archive.add({ name, type: 'file', mode, mtime: 42, data: Buffer.from(data) });
-        }
-        const { records, size } = archive.finish();
-        const bytes = archiveBytes(records);
-        expect(bytes.length).toBe(size);
-        const read = readNewc(bytes).filter((e) => (e.mode & 0o170000) === 0o100000);
-        expect(read.map((e) => e.name)).toEqual([...names]);
-        for (const e of read) expect([...e.data]).toEqual([...files.find(([p]) => p.join('/') === e.name)![1]]);
-      }),
+      fc.property(
+        fc.uniqueArray(fc.tuple(fc.array(segment, { minLength: 1, maxLength: 3 }), fc.uint8Array({ maxLength: 300 }), fc.integer({ min: 0, max: 0o7777 })), {
+          maxLength: 12,
+          selector: ([p]) => p.join('/'),
+        }),
+        (files) => {
+          const archive = new CpioArchive();
+          const names = new Set<string>();
+          for (const [path, data, mode] of files) {
+            const name = path.join('/');
+            if ([...names].some((n) => n.startsWith(`${name}/`) || name.startsWith(`${n}/`))) continue;
+            names.add(name);
+            archive.add({ name, type: 'file', mode, mtime: 42, data: Buffer.from(data) });
+          }
+          const { records, size } = archive.finish();
+          const bytes = archiveBytes(records);
+          expect(bytes.length).toBe(size);
+          const read = readNewc(bytes).filter((e) => (e.mode & 0o170000) === 0o100000);
+          expect(read.map((e) => e.name)).toEqual([...names]);
+          for (const e of read) expect([...e.data]).toEqual([...files.find(([p]) => p.join('/') === e.name)![1]]);
+        },
+      ),
       { numRuns: 200 },
     );
   });

@@ -74,7 +74,15 @@ describe('indexing a docker export', () => {
     const fd = tarOf(root, 'corrupt');
     closeSync(fd);
     const bytes = readFileSync(join(dir, 'corrupt.tar'));
-    const cases = [bytes.subarray(0, 700), Buffer.concat([Buffer.from('x'), bytes.subarray(1)]), (() => { const b = Buffer.from(bytes); b[124] = 0x39; return b; })()];
+    const cases = [
+      bytes.subarray(0, 700),
+      Buffer.concat([Buffer.from('x'), bytes.subarray(1)]),
+      (() => {
+        const b = Buffer.from(bytes);
+        b[124] = 0x39;
+        return b;
+      })(),
+    ];
     for (const [i, bad] of cases.entries()) {
       writeFileSync(join(dir, `bad-${i}.tar`), bad);
       const badFd = openSync(join(dir, `bad-${i}.tar`), 'r');
@@ -134,7 +142,9 @@ describe('the image ramdisk', () => {
   });
 
   it('refuses a hard link to nothing, and a command the enclave init cannot read', () => {
-    const entries: TarEntry[] = [{ name: 'a', type: 'hardlink', linkname: 'missing', mode: 0o644, uid: 0, gid: 0, size: 0, offset: 0, devmajor: 0, devminor: 0 }];
+    const entries: TarEntry[] = [
+      { name: 'a', type: 'hardlink', linkname: 'missing', mode: 0o644, uid: 0, gid: 0, size: 0, offset: 0, devmajor: 0, devminor: 0 },
+    ];
     expect(() => customerRamdisk(0, entries, command)).toThrow(expect.objectContaining({ code: 'IMAGE_BAD_TAR' }));
     expect(() => customerRamdisk(0, [], { cmd: ['/bin/x', 'two\nlines'], env: [] })).toThrow(expect.objectContaining({ code: 'IMAGE_BAD_COMMAND' }));
     expect(() => customerRamdisk(0, [], { cmd: [], env: [] })).toThrow(expect.objectContaining({ code: 'IMAGE_NO_COMMAND' }));
@@ -146,7 +156,9 @@ describe("the image's command, as nitro-cli takes it", () => {
     expect(imageCommand({ Cmd: ['a'], Entrypoint: ['b'], Env: ['X=1'] }, 'i')).toEqual({ cmd: ['a'], env: ['X=1'] });
     expect(imageCommand({ Cmd: null, Entrypoint: ['b', 'c'], Env: null }, 'i')).toEqual({ cmd: ['b', 'c'], env: [] });
     for (const config of [{ Cmd: null, Entrypoint: null }, { Cmd: [], Entrypoint: [] }, null]) {
-      expect(() => imageCommand(config, 'acme/app:1')).toThrow(expect.objectContaining({ code: 'IMAGE_NO_COMMAND', message: expect.stringMatching(/acme\/app:1.*ENTRYPOINT/) }));
+      expect(() => imageCommand(config, 'acme/app:1')).toThrow(
+        expect.objectContaining({ code: 'IMAGE_NO_COMMAND', message: expect.stringMatching(/acme\/app:1.*ENTRYPOINT/) }),
+      );
     }
   });
 });

@@ -11,7 +11,9 @@ const read = (path: string) => readFileSync(join(DEPLOY, path), 'utf8');
 /** A unit's [Section] Key=value pairs (continuation lines joined). */
 function unit(path: string): Record<string, string[]> {
   const keys: Record<string, string[]> = {};
-  for (const line of read(path).replace(/\s*\\\n\s*/g, ' ').split('\n')) {
+  for (const line of read(path)
+    .replace(/\s*\\\n\s*/g, ' ')
+    .split('\n')) {
     const match = /^([A-Za-z]+)=(.*)$/.exec(line.trim());
     if (match) (keys[match[1]!] ??= []).push(match[2]!.trim());
   }
@@ -45,8 +47,15 @@ describe('deploy/systemd', () => {
         '--cpus ${CLOISTER_CPUS} --memory ${CLOISTER_MEMORY_MIB} --cid ${CLOISTER_CID} --port ${CLOISTER_PORT}',
     ]);
     expect(run.EnvironmentFile).toEqual(['/etc/cloister/cloister.env']);
-    for (const file of ['cloister-run.service', 'cloister-enclave.service', 'cloister-bridge.service', 'cloister-egress-relay.service', 'cloister-config-push.service']) {
-      for (const [, name] of read(`systemd/${file}`).matchAll(/\$\{(\w+)\}/g)) expect({ file, name, defined: name! in env }).toEqual({ file, name, defined: true });
+    for (const file of [
+      'cloister-run.service',
+      'cloister-enclave.service',
+      'cloister-bridge.service',
+      'cloister-egress-relay.service',
+      'cloister-config-push.service',
+    ]) {
+      for (const [, name] of read(`systemd/${file}`).matchAll(/\$\{(\w+)\}/g))
+        expect({ file, name, defined: name! in env }).toEqual({ file, name, defined: true });
     }
     const allocator = parse(read('nitro_enclaves/allocator.yaml')) as { memory_mib: number; cpu_count: number };
     expect(allocator.memory_mib).toBeGreaterThanOrEqual(Number(env.CLOISTER_MEMORY_MIB));

@@ -28,7 +28,14 @@ describe('Dockerfile', () => {
   });
 
   it('installs from the lockfile and checks the install after each step, builds the addons and the code, and drops dev dependencies', () => {
-    const runs = instructions.filter((l) => /^RUN /.test(l)).map((l) => l.slice(4).split(/\s*&&\s*/).map((c) => c.trim()));
+    const runs = instructions
+      .filter((l) => /^RUN /.test(l))
+      .map((l) =>
+        l
+          .slice(4)
+          .split(/\s*&&\s*/)
+          .map((c) => c.trim()),
+      );
     expect(runs).toEqual([
       ['npm ci --ignore-scripts', 'node scripts/check-install.js'],
       [
@@ -54,7 +61,14 @@ describe('Dockerfile', () => {
     const entrypoint = final.filter((l) => l.startsWith('ENTRYPOINT'));
     expect(entrypoint).toHaveLength(1);
     // The enclave's init keeps only the command and the environment, not the working directory.
-    expect(JSON.parse(entrypoint[0]!.slice('ENTRYPOINT'.length))).toEqual(['/usr/local/bin/node', '/app/dist/enclave/main.js', '--config-from', 'vsock://4294967295:5002', '--app-module', '/app/dist/examples/index.js']);
+    expect(JSON.parse(entrypoint[0]!.slice('ENTRYPOINT'.length))).toEqual([
+      '/usr/local/bin/node',
+      '/app/dist/enclave/main.js',
+      '--config-from',
+      'vsock://4294967295:5002',
+      '--app-module',
+      '/app/dist/examples/index.js',
+    ]);
     expect(final.some((l) => /^(CMD|SHELL)\b/.test(l))).toBe(false);
   });
 

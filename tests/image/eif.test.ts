@@ -87,7 +87,9 @@ describe('EIF writer and reader', () => {
     const path = join(dir, 'failed.eif');
     const bad = new CpioArchive();
     bad.add({ name: 'x', type: 'file', mode: 0o644, mtime: 0, data: { fd: 987654, offset: 0, length: 10 } });
-    expect(() => writeEif(path, { kernel: blobs.kernel, cmdline: blobs.cmdline, metadata: Buffer.from('{}'), ramdisks: [bootstrapRamdisk(blobs), bad.finish()] })).toThrow();
+    expect(() =>
+      writeEif(path, { kernel: blobs.kernel, cmdline: blobs.cmdline, metadata: Buffer.from('{}'), ramdisks: [bootstrapRamdisk(blobs), bad.finish()] }),
+    ).toThrow();
     expect(readdirSync(dir).filter((f) => f.startsWith('failed'))).toEqual([]);
   });
 
@@ -191,24 +193,32 @@ describe('malformed EIFs are refused with a code and a sentence, never a crash',
   it('any change of any header byte, or a truncation anywhere, is refused or leaves the PCRs as they were (property)', () => {
     const pcrs = readEif(join(dir, 'base.eif')).pcrs;
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: EIF_HEADER_SIZE + 11 }), fc.integer({ min: 1, max: 255 }), fc.boolean(), fc.integer({ min: 0, max: good.length - 1 }), (at, xor, fix, cut) => {
-        const mutated = edit((b) => (b[at]! ^= xor), fix);
-        for (const candidate of [mutated, good.subarray(0, cut)]) {
-          const path = join(dir, 'prop.eif');
-          writeFileSync(path, candidate);
-          try {
-            expect(readEif(path).pcrs).toEqual(pcrs);
-          } catch (e) {
-            if (!(e instanceof ImageError)) throw e;
+      fc.property(
+        fc.integer({ min: 0, max: EIF_HEADER_SIZE + 11 }),
+        fc.integer({ min: 1, max: 255 }),
+        fc.boolean(),
+        fc.integer({ min: 0, max: good.length - 1 }),
+        (at, xor, fix, cut) => {
+          const mutated = edit((b) => (b[at]! ^= xor), fix);
+          for (const candidate of [mutated, good.subarray(0, cut)]) {
+            const path = join(dir, 'prop.eif');
+            writeFileSync(path, candidate);
+            try {
+              expect(readEif(path).pcrs).toEqual(pcrs);
+            } catch (e) {
+              if (!(e instanceof ImageError)) throw e;
+            }
           }
-        }
-      }),
+        },
+      ),
       { numRuns: 300 },
     );
   });
 
   it('a missing blob or kernel is BLOB_MISSING, naming the file and the flag', () => {
-    expect(() => readBlobs(join(dir, 'no-blobs'), join(dir, 'known.bzImage'))).toThrow(expect.objectContaining({ code: 'BLOB_MISSING', message: expect.stringMatching(/--blobs DIR/) }));
+    expect(() => readBlobs(join(dir, 'no-blobs'), join(dir, 'known.bzImage'))).toThrow(
+      expect.objectContaining({ code: 'BLOB_MISSING', message: expect.stringMatching(/--blobs DIR/) }),
+    );
     expect(() => readBlobs(BLOBS)).toThrow(expect.objectContaining({ code: 'BLOB_MISSING', message: expect.stringMatching(/bzImage.*--kernel FILE/) }));
     expect(existsSync(join(dir, 'no-blobs'))).toBe(false);
   });

@@ -78,8 +78,13 @@ describe('scripts/assemble-rootfs.js', () => {
   }, 60_000);
 
   it('assembles exactly dist/, the production node_modules, build/Release/*.node and package.json', () => {
-    expect(readdirSync(a).sort()).toEqual(existsSync(join(checkout, 'build')) ? ['build', 'dist', 'node_modules', 'package.json'] : ['dist', 'node_modules', 'package.json']);
-    const paths = first.manifest.trim().split('\n').map((line) => (line.startsWith('symlink') ? line.split(/\s+/)[1]! : line.split(/\s+/)[3]!));
+    expect(readdirSync(a).sort()).toEqual(
+      existsSync(join(checkout, 'build')) ? ['build', 'dist', 'node_modules', 'package.json'] : ['dist', 'node_modules', 'package.json'],
+    );
+    const paths = first.manifest
+      .trim()
+      .split('\n')
+      .map((line) => (line.startsWith('symlink') ? line.split(/\s+/)[1]! : line.split(/\s+/)[3]!));
     expect(paths).toContain('dist/enclave/main.js');
     expect(paths).toContain('node_modules/express/package.json');
     expect(paths).toContain('node_modules/@aws-sdk/client-kms/package.json');
@@ -91,7 +96,11 @@ describe('scripts/assemble-rootfs.js', () => {
     expect([...paths].sort()).toEqual(paths);
     // Each manifest line's digest is the file's.
     const line = first.manifest.split('\n').find((l) => l.endsWith('  package.json'))!;
-    expect(line.split(/\s+/)[0]).toBe(createHash('sha256').update(readFileSync(join(checkout, 'package.json'))).digest('hex'));
+    expect(line.split(/\s+/)[0]).toBe(
+      createHash('sha256')
+        .update(readFileSync(join(checkout, 'package.json')))
+        .digest('hex'),
+    );
   });
 
   it('gives fixed times (SOURCE_DATE_EPOCH) and fixed modes to every entry', () => {

@@ -38,10 +38,7 @@ describe('simultaneous requests', () => {
     const id = await openRound(t, everyone);
     await submit(t, id, 'alice', 5).expect(201);
     await submit(t, id, 'bob', 7).expect(201);
-    const [last, ...reads] = await Promise.all([
-      submit(t, id, 'carol', 6),
-      ...Array.from({ length: 20 }, (_, i) => result(t, id, everyone[i % 3]!)),
-    ]);
+    const [last, ...reads] = await Promise.all([submit(t, id, 'carol', 6), ...Array.from({ length: 20 }, (_, i) => result(t, id, everyone[i % 3]!))]);
     expect(last!.status).toBe(201);
     for (const r of reads) {
       if (r.status === 409) expect(r.body.error).toBe('WAITING_FOR_PARTICIPANTS');
@@ -52,7 +49,10 @@ describe('simultaneous requests', () => {
   it('creating the same round id at once: exactly one 201', async () => {
     const responses = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        t.as(everyone[i % 3]!, BIDDER).post('/millionaire/rounds').send({ id: 'contested', participants: i % 2 ? ['alice', 'bob'] : ['bob', 'carol'] }),
+        t
+          .as(everyone[i % 3]!, BIDDER)
+          .post('/millionaire/rounds')
+          .send({ id: 'contested', participants: i % 2 ? ['alice', 'bob'] : ['bob', 'carol'] }),
       ),
     );
     const created = responses.filter((r) => r.status === 201);

@@ -14,7 +14,9 @@ describe('401 without identity', () => {
     ['post', '/millionaire/rounds/default/wealth'],
     ['get', '/millionaire/rounds/default/result'],
   ] as const)('%s %s', async (verb, path) => {
-    const res = await t.anonymous[verb](path).send(verb === 'post' ? { wealth: 1 } : undefined).expect(401);
+    const res = await t.anonymous[verb](path)
+      .send(verb === 'post' ? { wealth: 1 } : undefined)
+      .expect(401);
     expect(res.body).toEqual({ error: 'UNAUTHENTICATED', message: expect.any(String) });
   });
 });
@@ -44,7 +46,10 @@ describe('404 ROUND_NOT_FOUND', () => {
 
 describe('403 NOT_A_PARTICIPANT', () => {
   it('refuses callers outside the default round', async () => {
-    for (const [name, role] of [['mallory', 'guest'], ['dave', 'party']]) {
+    for (const [name, role] of [
+      ['mallory', 'guest'],
+      ['dave', 'party'],
+    ]) {
       const sent = await t.as(name!, role!).post('/millionaire/rounds/default/wealth').send({ wealth: 1 }).expect(403);
       expect(sent.body.error).toBe('NOT_A_PARTICIPANT');
       const read = await t.as(name!, role!).get('/millionaire/rounds/default/result').expect(403);
@@ -118,7 +123,12 @@ describe('400 for a wealth that is not a non-negative decimal', () => {
   });
 
   it('400 MALFORMED_JSON for broken JSON, without quoting it', async () => {
-    const res = await t.as('alice', BIDDER).post('/millionaire/rounds/default/wealth').set('Content-Type', 'application/json').send('{"wealth": 4242.4242').expect(400);
+    const res = await t
+      .as('alice', BIDDER)
+      .post('/millionaire/rounds/default/wealth')
+      .set('Content-Type', 'application/json')
+      .send('{"wealth": 4242.4242')
+      .expect(400);
     expect(res.body.error).toBe('MALFORMED_JSON');
     expect(res.text).not.toContain('4242');
   });
@@ -161,7 +171,11 @@ describe('409', () => {
 
   it('ROUND_EXISTS for a taken id, leaving the first round as it was', async () => {
     const id = await openRound(t, ['alice', 'bob']);
-    const res = await t.as('carol', BIDDER).post('/millionaire/rounds').send({ id, participants: ['carol', 'bob'] }).expect(409);
+    const res = await t
+      .as('carol', BIDDER)
+      .post('/millionaire/rounds')
+      .send({ id, participants: ['carol', 'bob'] })
+      .expect(409);
     expect(res.body.error).toBe('ROUND_EXISTS');
     expect((await t.as('carol', BIDDER).post('/millionaire/rounds').send({ id: 'default' }).expect(409)).body.error).toBe('ROUND_EXISTS');
     expect((await submit(t, id, 'carol', 1).expect(403)).body.error).toBe('NOT_A_PARTICIPANT');
@@ -170,7 +184,12 @@ describe('409', () => {
 });
 
 describe('400 for a bad round to create', () => {
-  const create = (body: unknown) => t.as('alice', BIDDER).post('/millionaire/rounds').send(body as object).expect(400);
+  const create = (body: unknown) =>
+    t
+      .as('alice', BIDDER)
+      .post('/millionaire/rounds')
+      .send(body as object)
+      .expect(400);
   const fields = async (body: unknown) => (await create(body)).body.details.map((d: { field: string }) => d.field);
 
   it('fewer than 2 participants', async () => {
@@ -228,6 +247,10 @@ describe('a deployment with fewer than 2 eligible callers', () => {
   it('asks for participants rather than opening a round of one', async () => {
     const res = await lonely.as('mallory', 'guest').post('/millionaire/rounds').send({}).expect(400);
     expect(res.body.details).toEqual([{ field: 'participants', message: expect.stringContaining('fewer than 2') }]);
-    await lonely.as('mallory', 'guest').post('/millionaire/rounds').send({ participants: ['mallory', 'alice'] }).expect(400);
+    await lonely
+      .as('mallory', 'guest')
+      .post('/millionaire/rounds')
+      .send({ participants: ['mallory', 'alice'] })
+      .expect(400);
   });
 });

@@ -21,7 +21,11 @@ describe('the default round', () => {
 
 describe('created rounds', () => {
   it('may be created by a caller who does not take part, and only participants use them', async () => {
-    const created = await t.as('mallory', 'guest').post('/millionaire/rounds').send({ participants: ['bob', 'carol'], id: 'duel' }).expect(201);
+    const created = await t
+      .as('mallory', 'guest')
+      .post('/millionaire/rounds')
+      .send({ participants: ['bob', 'carol'], id: 'duel' })
+      .expect(201);
     expect(created.body).toEqual({ id: 'duel', participants: ['bob', 'carol'], expiresAt: expect.any(String) });
 
     await submit(t, 'duel', 'carol', '0.000001').expect(201);

@@ -22,7 +22,11 @@ describe('millionaire rounds have a life cycle', () => {
 
   it('says when a round expires, and forgets it then, result and all', async () => {
     const t = await server({ ttlSeconds: 1 });
-    const created = await t.as('alice', BIDDER).post('/millionaire/rounds').send({ id: 'short', participants: ['alice', 'bob'] }).expect(201);
+    const created = await t
+      .as('alice', BIDDER)
+      .post('/millionaire/rounds')
+      .send({ id: 'short', participants: ['alice', 'bob'] })
+      .expect(201);
     const expiresAt = Date.parse(created.body.expiresAt);
     expect(expiresAt - Date.now()).toBeGreaterThan(0);
     expect(expiresAt - Date.now()).toBeLessThanOrEqual(1_000);
@@ -45,7 +49,11 @@ describe('millionaire rounds have a life cycle', () => {
     const t = await server({ maxPerCaller: 2, ttlSeconds: 600 });
     const a = await openRound(t, ['alice', 'bob']);
     await openRound(t, ['alice', 'bob']);
-    const refused = await t.as('alice', BIDDER).post('/millionaire/rounds').send({ participants: ['alice', 'bob'] }).expect(429);
+    const refused = await t
+      .as('alice', BIDDER)
+      .post('/millionaire/rounds')
+      .send({ participants: ['alice', 'bob'] })
+      .expect(429);
     expect(refused.body).toEqual({ error: 'ROUND_LIMIT_REACHED', message: expect.stringContaining('the most one caller may') });
     expect(Number(refused.headers['retry-after'])).toBeGreaterThan(590);
     await openRound(t, ['alice', 'bob'], undefined, 'bob');
@@ -65,7 +73,10 @@ describe('millionaire rounds have a life cycle', () => {
     const t = await server({});
     const byCreator = await openRound(t, ['bob', 'carol'], undefined, 'alice');
     await submit(t, byCreator, 'bob', 1).expect(201);
-    await t.as('bob', BIDDER).delete(`/millionaire/rounds/${byCreator}`).expect(403, /NOT_ALLOWED_TO_DELETE/);
+    await t
+      .as('bob', BIDDER)
+      .delete(`/millionaire/rounds/${byCreator}`)
+      .expect(403, /NOT_ALLOWED_TO_DELETE/);
     await t.as('mallory', 'guest').delete(`/millionaire/rounds/${byCreator}`).expect(403);
     await t.as('alice', BIDDER).delete(`/millionaire/rounds/${byCreator}`).expect(204);
     await result(t, byCreator, 'bob').expect(404);

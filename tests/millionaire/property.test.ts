@@ -42,9 +42,7 @@ function expectedRichest(entries: [string, string][]): string[] {
 }
 
 const digits = (min: number, max: number) => fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: min, maxLength: max });
-const decimalText = fc
-  .tuple(digits(1, 22), fc.option(digits(1, 25), { nil: undefined }))
-  .map(([i, f]) => (f === undefined ? i : `${i}.${f}`));
+const decimalText = fc.tuple(digits(1, 22), fc.option(digits(1, 25), { nil: undefined })).map(([i, f]) => (f === undefined ? i : `${i}.${f}`));
 
 /** Any wealth as it is sent: a digit string or a JSON number. */
 const anyWealth = fc.oneof(
@@ -74,16 +72,13 @@ const round = fc
 describe('the answer equals a direct exact comparison', () => {
   it('for random non-negative decimals, as strings and as numbers', async () => {
     await fc.assert(
-      fc.asyncProperty(
-        round,
-        async ([names, amounts]) => {
-          const id = await openRound(t, names, freshId('prop'));
-          await Promise.all(names.map((name, i) => submit(t, id, name, amounts[i]).expect(201)));
-          // What the server received is the JSON text of each amount, so that is what the reference reads.
-          const expected = expectedRichest(names.map((name, i) => [name, JSON.stringify(amounts[i]).replace(/^"|"$/g, '')]));
-          for (const name of names) expect((await result(t, id, name).expect(200)).body).toEqual({ richest: expected });
-        },
-      ),
+      fc.asyncProperty(round, async ([names, amounts]) => {
+        const id = await openRound(t, names, freshId('prop'));
+        await Promise.all(names.map((name, i) => submit(t, id, name, amounts[i]).expect(201)));
+        // What the server received is the JSON text of each amount, so that is what the reference reads.
+        const expected = expectedRichest(names.map((name, i) => [name, JSON.stringify(amounts[i]).replace(/^"|"$/g, '')]));
+        for (const name of names) expect((await result(t, id, name).expect(200)).body).toEqual({ richest: expected });
+      }),
       { numRuns: 150 },
     );
   });

@@ -15,8 +15,16 @@ const accepted = { alice: '73519.2846150392', bob: 86420.97531, carol: '11122233
 const refused = ['-31415926.5358', '27182818e5', '9'.repeat(150), '16180339.88x', '-0.0000577215664'];
 // Runs of at least nine characters, so timings and ETags in the logs cannot match by chance.
 const secrets = [
-  '73519.2846150392', '2846150392', '86420.97531', '111222333444555666777', '666777.888999',
-  '31415926.5358', '27182818', '999999999', '16180339', '0000577215664',
+  '73519.2846150392',
+  '2846150392',
+  '86420.97531',
+  '111222333444555666777',
+  '666777.888999',
+  '31415926.5358',
+  '27182818',
+  '999999999',
+  '16180339',
+  '0000577215664',
 ];
 
 describe('no submitted amount appears anywhere', () => {
@@ -41,10 +49,7 @@ describe('no submitted amount appears anywhere', () => {
     for (const name of ['alice', 'bob', 'carol']) await keep(result(t, 'default', name));
     await keep(submit(t, 'default', 'bob', '27182818'));
 
-    expect(responses.map((r) => r.status)).toEqual([
-      400, 400, 400, 400, 400, 400, 400, 415, 400, 403, 404, 409,
-      201, 201, 409, 409, 201, 200, 200, 200, 409,
-    ]);
+    expect(responses.map((r) => r.status)).toEqual([400, 400, 400, 400, 400, 400, 400, 415, 400, 403, 404, 409, 201, 201, 409, 409, 201, 200, 200, 200, 409]);
     expect(responses.at(-2)!.body).toEqual({ richest: ['carol'] });
 
     const seen = [...responses.map((r) => `${JSON.stringify(r.headers)}\n${r.text}`), logs.text()].join('\n');

@@ -8,9 +8,9 @@ const port = fc.integer({ min: 1, max: 65_535 });
 
 /** The same host as people might write it: any letter's case flipped, maybe a trailing dot. */
 const spelling = (host: string) =>
-  fc.tuple(fc.array(fc.boolean(), { minLength: host.length, maxLength: host.length }), fc.boolean()).map(
-    ([upper, dot]) => [...host].map((ch, i) => (upper[i] ? ch.toUpperCase() : ch)).join('') + (dot ? '.' : ''),
-  );
+  fc
+    .tuple(fc.array(fc.boolean(), { minLength: host.length, maxLength: host.length }), fc.boolean())
+    .map(([upper, dot]) => [...host].map((ch, i) => (upper[i] ? ch.toUpperCase() : ch)).join('') + (dot ? '.' : ''));
 
 const destination = (url: string) => destinationOf(new URL(url));
 
@@ -53,7 +53,13 @@ describe('canonicalHost', () => {
   });
 
   it('is idempotent, so normalising twice can never widen a match', () => {
-    const anyHost = fc.oneof(domain, fc.ipV4(), fc.ipV6(), fc.string({ maxLength: 30 }), domain.map((d) => `${d}..`));
+    const anyHost = fc.oneof(
+      domain,
+      fc.ipV4(),
+      fc.ipV6(),
+      fc.string({ maxLength: 30 }),
+      domain.map((d) => `${d}..`),
+    );
     fc.assert(
       fc.property(anyHost, (raw) => {
         const once = canonicalHost(raw);

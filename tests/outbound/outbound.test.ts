@@ -250,7 +250,9 @@ describe('GET /outbound: bad requests', () => {
   });
 
   it('answers 405 to another method', async () => {
-    const res = await alice().post(outboundPath(`${up.origin}/hello`)).expect(405);
+    const res = await alice()
+      .post(outboundPath(`${up.origin}/hello`))
+      .expect(405);
     expect(res.headers.allow).toBe('GET, HEAD');
   });
 });
@@ -266,9 +268,7 @@ describe('GET /outbound: logs and documentation', () => {
       expect(text).not.toContain(leak);
     }
     expect(logs.lines).toContainEqual(expect.objectContaining({ event: 'outbound.fetched', host: '127.0.0.1', port: up.port, status: 200 }));
-    expect(logs.lines).toContainEqual(
-      expect.objectContaining({ event: 'outbound.failed', host: '127.0.0.1', port: deadPort, reason: 'unreachable' }),
-    );
+    expect(logs.lines).toContainEqual(expect.objectContaining({ event: 'outbound.failed', host: '127.0.0.1', port: deadPort, reason: 'unreachable' }));
   });
 
   it('is documented in /openapi.json with its query and error statuses', async () => {

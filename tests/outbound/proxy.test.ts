@@ -24,14 +24,10 @@ async function startForwardProxy(): Promise<ForwardProxy> {
       res.writeHead(200, { 'content-type': 'text/plain' }).end(`proxy answered for ${target.host}`);
       return;
     }
-    const forwarded = request(
-      target,
-      { method: req.method, headers: { ...req.headers, 'x-via-test-proxy': '1' } },
-      (upstream) => {
-        res.writeHead(upstream.statusCode ?? 502, upstream.headers);
-        upstream.pipe(res);
-      },
-    );
+    const forwarded = request(target, { method: req.method, headers: { ...req.headers, 'x-via-test-proxy': '1' } }, (upstream) => {
+      res.writeHead(upstream.statusCode ?? 502, upstream.headers);
+      upstream.pipe(res);
+    });
     forwarded.on('error', () => res.writeHead(502).end());
     req.pipe(forwarded);
   });
@@ -89,7 +85,10 @@ it('leaves the environment as it found it', () => {
 });
 
 it('sends the request through HTTP_PROXY as an absolute-URI request', async () => {
-  const res = await viaProxy.as('alice', 'bidder').get(outboundPath(`${target.origin}/through?x=1`)).expect(200);
+  const res = await viaProxy
+    .as('alice', 'bidder')
+    .get(outboundPath(`${target.origin}/through?x=1`))
+    .expect(200);
   expect(res.body).toMatchObject({ status: 200, body: 'reached via the proxy', truncated: false });
   expect(proxy.requests).toContainEqual({ url: `${target.origin}/through?x=1`, host: `127.0.0.1:${target.port}` });
   expect(proxy.connects).toEqual([]);
@@ -123,7 +122,10 @@ it('does not even contact the proxy for a refused destination', async () => {
 
 it('honours NO_PROXY as set when the app was created', async () => {
   const seen = proxy.requests.length;
-  const res = await bypassing.as('alice', 'bidder').get(outboundPath(`${target.origin}/direct`)).expect(200);
+  const res = await bypassing
+    .as('alice', 'bidder')
+    .get(outboundPath(`${target.origin}/direct`))
+    .expect(200);
   expect(res.body.body).toBe('reached directly');
   expect(proxy.requests.length).toBe(seen);
 });

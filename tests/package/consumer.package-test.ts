@@ -45,12 +45,24 @@ describe('the published files (npm pack)', () => {
 
   it('hold the CLI, the enclave and parent programs, the native sources and the service template', () => {
     expect(packed).toEqual(
-      expect.arrayContaining(['dist/cli/index.js', 'dist/enclave/main.js', 'dist/parent/bridge/main.js', 'binding.gyp', 'transport/native/vsock.c', 'templates/service/src/app.ts']),
+      expect.arrayContaining([
+        'dist/cli/index.js',
+        'dist/enclave/main.js',
+        'dist/parent/bridge/main.js',
+        'binding.gyp',
+        'transport/native/vsock.c',
+        'templates/service/src/app.ts',
+      ]),
     );
   });
 
   it('hold nothing a user does not need: no TypeScript sources, tests, benchmarks or source maps', () => {
-    const extra = packed.filter((path) => /^(tests|bench|dist\/bench|dist\/tests)\//.test(path) || /\.map$/.test(path) || (/\.ts$/.test(path) && !/\.d\.ts$/.test(path) && !path.startsWith('templates/')));
+    const extra = packed.filter(
+      (path) =>
+        /^(tests|bench|dist\/bench|dist\/tests)\//.test(path) ||
+        /\.map$/.test(path) ||
+        (/\.ts$/.test(path) && !/\.d\.ts$/.test(path) && !path.startsWith('templates/')),
+    );
     expect(extra).toEqual([]);
   });
 });
@@ -137,7 +149,10 @@ describe('a service made by `cloister init`', () => {
   }, 5 * 60_000);
 
   it('depends on the package and passes its own npm test (TypeScript, supertest, cloister/testing)', async () => {
-    expect(JSON.parse(readFileSync(join(service, 'package.json'), 'utf8'))).toMatchObject({ name: 'my-service', dependencies: { cloister: expect.any(String) } });
+    expect(JSON.parse(readFileSync(join(service, 'package.json'), 'utf8'))).toMatchObject({
+      name: 'my-service',
+      dependencies: { cloister: expect.any(String) },
+    });
     const out = await sh(service, 'npm', ['test']);
     expect(out).toMatch(/# pass 3/);
     expect(out).toMatch(/# fail 0/);

@@ -62,11 +62,15 @@ describe('bridge', () => {
 
   it('forwards bytes exactly and passes a half-close on while the other direction keeps flowing', async () => {
     // Reads until the client's FIN, then answers with the digest of everything it got and ends.
-    const digest = await target('digest.sock', (socket) => {
-      const hash = createHash('sha256');
-      socket.on('data', (c) => hash.update(c));
-      socket.on('end', () => socket.end(hash.digest('hex')));
-    }, { allowHalfOpen: true });
+    const digest = await target(
+      'digest.sock',
+      (socket) => {
+        const hash = createHash('sha256');
+        socket.on('data', (c) => hash.update(c));
+        socket.on('end', () => socket.end(hash.digest('hex')));
+      },
+      { allowHalfOpen: true },
+    );
     const bridge = await startBridge({ listen: LOCAL, target: { kind: 'unix', path: digest.path }, log });
     const client = await dial(portOf(bridge));
     const payload = randomBytes(5 * 1024 * 1024);

@@ -109,7 +109,15 @@ describe('the push loop', () => {
     writeFileSync(file, JSON.stringify(GOOD));
     const answers: PushAnswer[] = [];
     const logs: LogEntry[] = [];
-    const pusher = startConfigPush({ target: address, configPath: file, log: (e) => logs.push(e), minDelayMs: 20, maxDelayMs: 100, watchIntervalMs: 50, onAnswer: (a) => answers.push(a) });
+    const pusher = startConfigPush({
+      target: address,
+      configPath: file,
+      log: (e) => logs.push(e),
+      minDelayMs: 20,
+      maxDelayMs: 100,
+      watchIntervalMs: 50,
+      onAnswer: (a) => answers.push(a),
+    });
     try {
       await new Promise((resolve) => setTimeout(resolve, 150)); // nobody listens yet: retries
       expect(logs).toContainEqual(expect.objectContaining({ event: 'config_push_waiting' }));
@@ -164,8 +172,18 @@ describe('the supervisor with --config-from', () => {
     const address = socketAddress();
     const pcr0 = createHash('sha384').update('test image').digest('hex');
     sv = startSupervisor(build.dir, [
-      '--config-from', `unix://${(address as { path: string }).path}`,
-      '--nsm', 'dev', '--dev-dir', join(tmp, 'dev'), '--pcr0', pcr0, '--ingress', 'tcp://127.0.0.1:0', '--egress-relay', `unix://${join(tmp, 'relay.sock')}`,
+      '--config-from',
+      `unix://${(address as { path: string }).path}`,
+      '--nsm',
+      'dev',
+      '--dev-dir',
+      join(tmp, 'dev'),
+      '--pcr0',
+      pcr0,
+      '--ingress',
+      'tcp://127.0.0.1:0',
+      '--egress-relay',
+      `unix://${join(tmp, 'relay.sock')}`,
     ]);
     await sv.waitFor('config_waiting');
     const refused = await pushConfig(address, JSON.stringify(BAD), 'json');

@@ -16,8 +16,14 @@ describe('parent flags', () => {
   });
 
   it('reads the bounds at both ends of their ranges', () => {
-    expect(read(['--listen', 'unix:///a', '--max-connections', '1', '--idle-timeout-ms', '86400000'])).toMatchObject({ maxConnections: 1, idleTimeoutMs: 86_400_000 });
-    expect(read(['--listen', 'unix:///a', '--max-connections', '1000000', '--idle-timeout-ms', '1'])).toMatchObject({ maxConnections: 1_000_000, idleTimeoutMs: 1 });
+    expect(read(['--listen', 'unix:///a', '--max-connections', '1', '--idle-timeout-ms', '86400000'])).toMatchObject({
+      maxConnections: 1,
+      idleTimeoutMs: 86_400_000,
+    });
+    expect(read(['--listen', 'unix:///a', '--max-connections', '1000000', '--idle-timeout-ms', '1'])).toMatchObject({
+      maxConnections: 1_000_000,
+      idleTimeoutMs: 1,
+    });
   });
 
   it.each([

@@ -48,7 +48,12 @@ const echo = (socket: Socket, text: string) =>
 test('connections beyond maxConnections are closed at accept and logged', async () => {
   const target = await echoTarget('cap.sock');
   const logs: LogEntry[] = [];
-  bridge = await startBridge({ listen: { kind: 'tcp', host: '127.0.0.1', port: 0 }, target: { kind: 'unix', path: target.path }, log: (e) => logs.push(e), maxConnections: 1 });
+  bridge = await startBridge({
+    listen: { kind: 'tcp', host: '127.0.0.1', port: 0 },
+    target: { kind: 'unix', path: target.path },
+    log: (e) => logs.push(e),
+    maxConnections: 1,
+  });
   const port = (bridge.address as { port: number }).port;
   const first = await dial(port);
   expect(await echo(first, 'one')).toBe('one');
@@ -64,7 +69,12 @@ test('connections beyond maxConnections are closed at accept and logged', async 
 test('a relayed connection idle for idleTimeoutMs is closed on both sides', async () => {
   const target = await echoTarget('idle.sock');
   const logs: LogEntry[] = [];
-  bridge = await startBridge({ listen: { kind: 'tcp', host: '127.0.0.1', port: 0 }, target: { kind: 'unix', path: target.path }, log: (e) => logs.push(e), idleTimeoutMs: 200 });
+  bridge = await startBridge({
+    listen: { kind: 'tcp', host: '127.0.0.1', port: 0 },
+    target: { kind: 'unix', path: target.path },
+    log: (e) => logs.push(e),
+    idleTimeoutMs: 200,
+  });
   const client = await dial((bridge.address as { port: number }).port);
   client.on('error', () => {});
   expect(await echo(client, 'hello')).toBe('hello');
@@ -103,5 +113,7 @@ test('an idle connection whose client has already ended its half is cut off on t
 });
 
 test('bounds must be positive integers', async () => {
-  await expect(startBridge({ listen: { kind: 'tcp', host: '127.0.0.1', port: 0 }, target: { kind: 'unix', path: '/nowhere' }, maxConnections: 0 })).rejects.toThrow(/maxConnections must be a positive integer/);
+  await expect(
+    startBridge({ listen: { kind: 'tcp', host: '127.0.0.1', port: 0 }, target: { kind: 'unix', path: '/nowhere' }, maxConnections: 0 }),
+  ).rejects.toThrow(/maxConnections must be a positive integer/);
 });

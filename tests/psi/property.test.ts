@@ -43,7 +43,10 @@ describe('the PSI result', () => {
           names.forEach((_, i) => {
             expect(receipts[i]!.body.received).toBe(reference([submissions[i]![0]], normalize).length);
           });
-          const expected = reference(submissions.slice(0, n).map(([s]) => s), normalize);
+          const expected = reference(
+            submissions.slice(0, n).map(([s]) => s),
+            normalize,
+          );
           const res = await t.as(names[0]!, PARTY).get(`/psi/sessions/${id}/result`).expect(200);
           expect(res.body).toEqual(cardinalityOnly ? { size: expected.length } : { intersection: expected });
         },

@@ -12,7 +12,11 @@ export interface SessionOptions {
 
 /** Creates a session as dave (a party) and returns its id. */
 export async function createSession(t: TestServer, participants: string[], options: SessionOptions = {}): Promise<string> {
-  const res = await t.as('dave', PARTY).post('/psi/sessions').send({ participants, ...options }).expect(201);
+  const res = await t
+    .as('dave', PARTY)
+    .post('/psi/sessions')
+    .send({ participants, ...options })
+    .expect(201);
   return res.body.id as string;
 }
 

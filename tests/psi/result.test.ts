@@ -96,7 +96,9 @@ describe('concurrency', () => {
     const receipts = await Promise.all(Object.entries(sets).map(([name, [items, format]]) => submit(t, name, id, items, format).expect(201)));
     expect(receipts.map((r) => r.body.received)).toEqual([20_000, 20_000, 20_000]);
     expect(receipts.filter((r) => r.body.missing.length === 0)).toHaveLength(1);
-    const expected = range(5_000, 20_000).filter((x) => Number(x.slice(5)) % 3 !== 0).sort();
+    const expected = range(5_000, 20_000)
+      .filter((x) => Number(x.slice(5)) % 3 !== 0)
+      .sort();
     const answers = await Promise.all(['dave', 'erin', 'frank'].map((n) => result(n, id).expect(200)));
     for (const res of answers) expect(res.body.intersection).toEqual(expected);
   });
@@ -130,10 +132,15 @@ describe('scale', () => {
   it('streams and intersects 200,000 items per party as text/plain', async () => {
     const id = await createSession(t, ['dave', 'erin']);
     const n = 200_000;
-    const dave = encode(range(0, n, (i) => `user${i}@example.org`), 'text').body;
-    const erin = encode(range(n / 2, n + n / 2, (i) => `user${i}@example.org`), 'text').body;
-    const upload = (name: string, body: string) =>
-      t.as(name, PARTY).post(`/psi/sessions/${id}/set`).set('Content-Type', 'text/plain').send(body);
+    const dave = encode(
+      range(0, n, (i) => `user${i}@example.org`),
+      'text',
+    ).body;
+    const erin = encode(
+      range(n / 2, n + n / 2, (i) => `user${i}@example.org`),
+      'text',
+    ).body;
+    const upload = (name: string, body: string) => t.as(name, PARTY).post(`/psi/sessions/${id}/set`).set('Content-Type', 'text/plain').send(body);
     await upload('dave', dave).expect(201, { received: n, missing: ['erin'] });
     await upload('erin', erin).expect(201, { received: n, missing: [] });
     const res = await result('dave', id).expect(200);

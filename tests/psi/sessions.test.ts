@@ -70,9 +70,7 @@ describe('POST /psi/sessions', () => {
   it('documents its routes in /openapi.json', async () => {
     const res = await t.anonymous.get('/openapi.json').expect(200);
     const paths = res.body.paths;
-    expect(Object.keys(paths)).toEqual(
-      expect.arrayContaining(['/psi/sessions', '/psi/sessions/{session}/set', '/psi/sessions/{session}/result']),
-    );
+    expect(Object.keys(paths)).toEqual(expect.arrayContaining(['/psi/sessions', '/psi/sessions/{session}/set', '/psi/sessions/{session}/result']));
     expect(Object.keys(paths['/psi/sessions/{session}/set'].post.requestBody.content)).toEqual(['application/json', 'text/plain', 'text/csv']);
     expect(paths['/psi/sessions'].post.requestBody.content['application/json'].schema.properties.participants).toBeDefined();
   });

@@ -61,9 +61,7 @@ describe('mean', () => {
 describe('median', () => {
   it('is the middle value of an odd count, exactly as submitted but without trailing zeros', async () => {
     expect(await run('median', ['5', '-1', '"3.10"'])).toBe('3.1');
-    expect(await run('median', ['"12345678901234567890.123456789"', '1', '"99999999999999999999999"'])).toBe(
-      '12345678901234567890.123456789',
-    );
+    expect(await run('median', ['"12345678901234567890.123456789"', '1', '"99999999999999999999999"'])).toBe('12345678901234567890.123456789');
   });
 
   it('is the mean of the two middle values of an even count, rounded half to even at 20 places', async () => {
@@ -97,9 +95,9 @@ describe('min and max', () => {
   it('name everyone who ties, sorted, also when the values are written differently', async () => {
     expect(await run('min', ['"1.0"', '5', '1'])).toEqual({ participants: ['gina', 'ivan'] });
     expect(await run('max', ['"-0"', '0', '"0.000"'])).toEqual({ participants: ['gina', 'hank', 'ivan'] });
-    expect(await run('max', ['12345678901234567890.000000000000000000001', '"12345678901234567890.000000000000000000001"', '12345678901234567890'])).toEqual(
-      { participants: ['gina', 'hank'] },
-    );
+    expect(await run('max', ['12345678901234567890.000000000000000000001', '"12345678901234567890.000000000000000000001"', '12345678901234567890'])).toEqual({
+      participants: ['gina', 'hank'],
+    });
   });
 });
 

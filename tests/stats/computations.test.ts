@@ -7,7 +7,11 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const create = (body: unknown, who = 'gina', role = ROLE) => t.as(who, role).post('/stats/computations').send(body as object);
+const create = (body: unknown, who = 'gina', role = ROLE) =>
+  t
+    .as(who, role)
+    .post('/stats/computations')
+    .send(body as object);
 const analysts = ['gina', 'hank', 'ivan'];
 const valid = { type: 'sum', participants: analysts, quorum: 2 };
 
@@ -101,10 +105,11 @@ describe('identity, unknown computations and methods', () => {
 
   it('answers 403 NOT_A_PARTICIPANT to callers outside the computation, analysts included', async () => {
     const name = await createComputation(t, 'sum', ['gina', 'hank'], 2);
-    for (const [who, role] of [['ivan', ROLE], ['mallory', 'guest']] as const) {
-      expect((await t.as(who, role).post(`/stats/computations/${name}/submissions`).send({ value: 1 }).expect(403)).body.error).toBe(
-        'NOT_A_PARTICIPANT',
-      );
+    for (const [who, role] of [
+      ['ivan', ROLE],
+      ['mallory', 'guest'],
+    ] as const) {
+      expect((await t.as(who, role).post(`/stats/computations/${name}/submissions`).send({ value: 1 }).expect(403)).body.error).toBe('NOT_A_PARTICIPANT');
       expect((await t.as(who, role).get(`/stats/computations/${name}/result`).expect(403)).body.error).toBe('NOT_A_PARTICIPANT');
     }
   });

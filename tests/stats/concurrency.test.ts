@@ -25,16 +25,13 @@ async function race(name: string, bodyOf: (who: string, i: number) => string): P
 describe('simultaneous submissions by every participant', () => {
   const value = (i: number) => `${i % 2 ? '-' : ''}${i * 1_000_003}.${String(i).repeat(3)}`;
 
-  it.each(['sum', 'mean', 'median', 'min', 'max'])(
-    '%s: exactly the quorum is accepted and the result is the aggregate of exactly those',
-    async (type) => {
-      const name = await createComputation(t, type, everyone, QUORUM);
-      const accepted = await race(name, (_who, i) => `{"value": "${value(i)}"}`);
-      const entries = accepted.map((who) => [who, value(everyone.indexOf(who))] as [string, string]);
-      const expected = referenceAggregate(type, entries);
-      for (const who of everyone) expect((await result(t, who, name).expect(200)).body).toEqual({ result: expected });
-    },
-  );
+  it.each(['sum', 'mean', 'median', 'min', 'max'])('%s: exactly the quorum is accepted and the result is the aggregate of exactly those', async (type) => {
+    const name = await createComputation(t, type, everyone, QUORUM);
+    const accepted = await race(name, (_who, i) => `{"value": "${value(i)}"}`);
+    const entries = accepted.map((who) => [who, value(everyone.indexOf(who))] as [string, string]);
+    const expected = referenceAggregate(type, entries);
+    for (const who of everyone) expect((await result(t, who, name).expect(200)).body).toEqual({ result: expected });
+  });
 
   it('count: exactly the quorum is accepted and the count covers exactly those', async () => {
     const name = await createComputation(t, 'count', everyone, QUORUM);
@@ -49,9 +46,7 @@ describe('simultaneous submissions by every participant', () => {
     const answers = await Promise.all(everyone.map((who) => submit(t, who, name, { key: 'shared', message: `m-${who}` })));
     const accepted = everyone.filter((_, i) => answers[i]!.status === 201).sort();
     expect(accepted).toHaveLength(QUORUM);
-    expect(answers.filter((a) => a.status !== 201).map((a) => [a.status, a.body.error])).toEqual(
-      Array(everyone.length - QUORUM).fill([409, 'KEY_CLOSED']),
-    );
+    expect(answers.filter((a) => a.status !== 201).map((a) => [a.status, a.body.error])).toEqual(Array(everyone.length - QUORUM).fill([409, 'KEY_CLOSED']));
     const expected = [{ key: 'shared', messages: accepted.map((from) => ({ from, message: `m-${from}` })) }];
     for (const who of everyone) {
       expect((await result(t, who, name).expect(200)).body).toEqual({ result: accepted.includes(who) ? expected : [] });
@@ -72,7 +67,10 @@ describe('simultaneous submissions by every participant', () => {
     const name = uniqueName('race');
     const answers = await Promise.all(
       everyone.map((who, i) =>
-        t.as(who, ROLE).post('/stats/computations').send({ name, type: i % 2 ? 'sum' : 'count', participants: ['gina', who === 'gina' ? 'hank' : who], quorum: 2 }),
+        t
+          .as(who, ROLE)
+          .post('/stats/computations')
+          .send({ name, type: i % 2 ? 'sum' : 'count', participants: ['gina', who === 'gina' ? 'hank' : who], quorum: 2 }),
       ),
     );
     expect(answers.filter((a) => a.status === 201)).toHaveLength(1);

@@ -42,7 +42,13 @@ describe('keymatch', () => {
     expect(late.body).toEqual({ error: 'KEY_CLOSED', message: expect.any(String) });
     expect(await matches('ivan', name)).toEqual([]);
     expect(await matches('gina', name)).toEqual([
-      { key: 'k', messages: [{ from: 'gina', message: 'from gina' }, { from: 'hank', message: 'from hank' }] },
+      {
+        key: 'k',
+        messages: [
+          { from: 'gina', message: 'from gina' },
+          { from: 'hank', message: 'from hank' },
+        ],
+      },
     ]);
     // The refused key used none of ivan's allowance.
     for (const key of ['a', 'b', 'c']) await submit(t, 'ivan', name, { key, message: '' }).expect(201);
@@ -81,7 +87,13 @@ describe('keymatch', () => {
     await submit(t, 'hank', name, { key: 'k', message: 'hank' }).expect(201);
     expect((await submit(t, 'gina', name, { key: 'k', message: 'third' }).expect(409)).body.error).toBe('KEY_ALREADY_SUBMITTED');
     expect(await matches('hank', name)).toEqual([
-      { key: 'k', messages: [{ from: 'gina', message: 'first' }, { from: 'hank', message: 'hank' }] },
+      {
+        key: 'k',
+        messages: [
+          { from: 'gina', message: 'first' },
+          { from: 'hank', message: 'hank' },
+        ],
+      },
     ]);
   });
 

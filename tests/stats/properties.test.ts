@@ -116,9 +116,7 @@ describe('properties', () => {
               .sort(byCodeUnits)
               .map((k) => ({
                 key: k,
-                messages: [...model.get(k)!]
-                  .sort(([a], [b]) => byCodeUnits(a, b))
-                  .map(([from, message]) => ({ from, message })),
+                messages: [...model.get(k)!].sort(([a], [b]) => byCodeUnits(a, b)).map(([from, message]) => ({ from, message })),
               }));
             expect((await result(t, who, name).expect(200)).body).toEqual({ result: expected });
           }

@@ -51,12 +51,19 @@ function rounded(n: bigint, scale: number, d: bigint): string {
 
 export function referenceSum(texts: string[]): string {
   const { units, scale } = align(texts);
-  return formatScaled(units.reduce((a, b) => a + b, 0n), scale);
+  return formatScaled(
+    units.reduce((a, b) => a + b, 0n),
+    scale,
+  );
 }
 
 export function referenceMean(texts: string[]): string {
   const { units, scale } = align(texts);
-  return rounded(units.reduce((a, b) => a + b, 0n), scale, BigInt(texts.length));
+  return rounded(
+    units.reduce((a, b) => a + b, 0n),
+    scale,
+    BigInt(texts.length),
+  );
 }
 
 export function referenceMedian(texts: string[]): string {
@@ -71,7 +78,10 @@ export function referenceMedian(texts: string[]): string {
 export function referenceExtreme(entries: [name: string, text: string][], which: 'min' | 'max'): string[] {
   const { units } = align(entries.map(([, text]) => text));
   const best = units.reduce((a, b) => ((which === 'min' ? b < a : b > a) ? b : a));
-  return entries.filter((_, i) => units[i] === best).map(([name]) => name).sort();
+  return entries
+    .filter((_, i) => units[i] === best)
+    .map(([name]) => name)
+    .sort();
 }
 
 /** The reference for any decimal type. */

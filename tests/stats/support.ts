@@ -5,8 +5,7 @@ import { serve, type TestServer } from '../../express/testing';
 export const ROLE = 'analyst';
 
 /** Names for extra analysts: `analyst01`, `analyst02`, … */
-export const extraAnalysts = (count: number) =>
-  Array.from({ length: count }, (_, i) => `analyst${String(i + 1).padStart(2, '0')}`);
+export const extraAnalysts = (count: number) => Array.from({ length: count }, (_, i) => `analyst${String(i + 1).padStart(2, '0')}`);
 
 /**
  * Serves the fixture app with `extra` more analysts besides gina, hank and ivan, and optional
@@ -29,13 +28,7 @@ export const uniqueName = (prefix = 'c') => `${prefix}-${++counter}`;
  * Creates a computation and expects 201. Each is created by a caller of its own, who does not take
  * part, so that tests never meet the limit on computations per creator.
  */
-export async function createComputation(
-  t: TestServer,
-  type: string,
-  participants: string[],
-  quorum: number,
-  name = uniqueName(type),
-): Promise<string> {
+export async function createComputation(t: TestServer, type: string, participants: string[], quorum: number, name = uniqueName(type)): Promise<string> {
   await t.as(`creator-${++counter}`, 'guest').post('/stats/computations').send({ name, type, participants, quorum }).expect(201);
   return name;
 }
@@ -45,9 +38,7 @@ export const submitRaw = (t: TestServer, who: string, name: string, json: string
   t.as(who, ROLE).post(`/stats/computations/${name}/submissions`).set('Content-Type', 'application/json').send(json);
 
 /** Submits a body as JSON. */
-export const submit = (t: TestServer, who: string, name: string, body: object) =>
-  t.as(who, ROLE).post(`/stats/computations/${name}/submissions`).send(body);
+export const submit = (t: TestServer, who: string, name: string, body: object) => t.as(who, ROLE).post(`/stats/computations/${name}/submissions`).send(body);
 
 /** Reads a result. */
-export const result = (t: TestServer, who: string, name: string) =>
-  t.as(who, ROLE).get(`/stats/computations/${name}/result`);
+export const result = (t: TestServer, who: string, name: string) => t.as(who, ROLE).get(`/stats/computations/${name}/result`);

@@ -13,12 +13,23 @@ describe('addresses', () => {
     expect(formatAddress(parseAddress(text))).toBe(text);
   });
 
-  it.each(['', 'tcp:', 'tcp://127.0.0.1', 'tcp://127.0.0.1:65536', 'tcp://::1:80', 'udp://1.2.3.4:5', 'unix://', 'vsock://3', 'vsock://-1:5', 'http://x', 'tcp:127.0.0.1:80', 'unix:/run/x.sock', 'vsock:3:5000'])(
-    'refuses "%s" with the accepted forms',
-    (text) => {
-      expect(() => parseAddress(text)).toThrow(/tcp:\/\/HOST:PORT, unix:\/\/\/path or vsock:\/\/CID:PORT/);
-    },
-  );
+  it.each([
+    '',
+    'tcp:',
+    'tcp://127.0.0.1',
+    'tcp://127.0.0.1:65536',
+    'tcp://::1:80',
+    'udp://1.2.3.4:5',
+    'unix://',
+    'vsock://3',
+    'vsock://-1:5',
+    'http://x',
+    'tcp:127.0.0.1:80',
+    'unix:/run/x.sock',
+    'vsock:3:5000',
+  ])('refuses "%s" with the accepted forms', (text) => {
+    expect(() => parseAddress(text)).toThrow(/tcp:\/\/HOST:PORT, unix:\/\/\/path or vsock:\/\/CID:PORT/);
+  });
 
   it('round-trips every tcp and vsock address (property)', () => {
     fc.assert(

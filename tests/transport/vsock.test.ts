@@ -67,7 +67,9 @@ describeVsock('vsock connecting', () => {
     const error = await openConnection({ kind: 'vsock', cid, port: 5030 }, { timeoutMs: 1_000 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(VsockError);
     expect(error).toMatchObject({ code: 'ENODEV' });
-    expect((error as Error).message).toMatch(/^cannot connect to vsock:\/\/\d+:5030: no such device: .*connecting to the local CID is not possible on this host/);
+    expect((error as Error).message).toMatch(
+      /^cannot connect to vsock:\/\/\d+:5030: no such device: .*connecting to the local CID is not possible on this host/,
+    );
     expect(Date.now() - started).toBeLessThan(1_000);
   });
 

@@ -23,8 +23,7 @@ export interface NsmAddon {
 export const NSM_DEVICE_PATH = '/dev/nsm';
 
 const ADDON_FILE = 'cloister_nsm.node';
-const ENCLAVE_ONLY =
-  'The device NSM works only inside a Nitro Enclave; local mode and tests use the development NSM instead.';
+const ENCLAVE_ONLY = 'The device NSM works only inside a Nitro Enclave; local mode and tests use the development NSM instead.';
 
 const loaded = new Map<string, NsmAddon>();
 
@@ -69,10 +68,7 @@ export function loadNsmAddon(devicePath: string = NSM_DEVICE_PATH, file: string 
 /** `ENOENT (No such file or directory)`-style text for an errno from the addon. */
 export function errnoText(error: unknown): string {
   const errno = (error as { errno?: unknown } | null)?.errno;
-  const name =
-    typeof errno === 'number'
-      ? (Object.entries(constants.errno).find(([, value]) => value === errno)?.[0] ?? `errno ${errno}`)
-      : 'an unknown error';
+  const name = typeof errno === 'number' ? (Object.entries(constants.errno).find(([, value]) => value === errno)?.[0] ?? `errno ${errno}`) : 'an unknown error';
   // Duck-typed: errors made by the addon may come from another realm (e.g. under jest's vm).
   const raw = (error as { message?: unknown } | null)?.message;
   const message = typeof raw === 'string' ? raw.replace(/^\w+: /, '') : '';

@@ -23,12 +23,7 @@ export type Locate = (position: number) => string;
  * and hands on non-empty items. Empty items (blank lines, empty CSV fields, `""` in JSON, or items
  * that normalise to nothing) are skipped in every format, so one set gives one result however it is sent.
  */
-export function itemSink(
-  locate: Locate,
-  maxItemBytes: number,
-  normalize: (item: string) => string,
-  accept: (item: string) => void,
-): RawItemSink {
+export function itemSink(locate: Locate, maxItemBytes: number, normalize: (item: string) => string, accept: (item: string) => void): RawItemSink {
   return (bytes, start, end, position) => {
     if (end === start) return;
     if (end - start > maxItemBytes) throw itemTooLong(locate(position), maxItemBytes);

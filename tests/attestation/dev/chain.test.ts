@@ -113,7 +113,9 @@ describe('development certificate chain', () => {
   it('numbers the leaf like the NSM: enclave id, four zero bytes, issue time in seconds', () => {
     const serial = new X509Certificate(certs[4]!).serialNumber.toLowerCase();
     const enclaveId = nsm.moduleId.split('-enc')[1];
-    const seconds = Math.floor(clock.now() / 1000).toString(16).padStart(8, '0');
+    const seconds = Math.floor(clock.now() / 1000)
+      .toString(16)
+      .padStart(8, '0');
     expect(serial).toBe(`${enclaveId}00000000${seconds}`);
   });
 

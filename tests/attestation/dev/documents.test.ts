@@ -24,12 +24,7 @@ beforeAll(async () => {
 function signatureVerifies(document: Uint8Array): boolean {
   const decoded = decodeDocument(document);
   const { leaf } = chainOf(decoded);
-  return verify(
-    'sha384',
-    sigStructure(decoded.protectedHeader, decoded.payloadBytes),
-    { key: leaf.publicKey, dsaEncoding: 'ieee-p1363' },
-    decoded.signature,
-  );
+  return verify('sha384', sigStructure(decoded.protectedHeader, decoded.payloadBytes), { key: leaf.publicKey, dsaEncoding: 'ieee-p1363' }, decoded.signature);
 }
 
 describe('development attestation documents', () => {
@@ -111,7 +106,9 @@ describe('development attestation documents', () => {
     await local.lockPcr(16);
     const after = decodeDocument(await local.attestation({})).payload.get('pcrs') as Map<number, Uint8Array>;
     expect([...after.keys()]).toEqual([...Array(18).keys()]);
-    const pcr16 = createHash('sha384').update(Buffer.concat([Buffer.alloc(48), digest])).digest();
+    const pcr16 = createHash('sha384')
+      .update(Buffer.concat([Buffer.alloc(48), digest]))
+      .digest();
     expect(Buffer.from(after.get(16)!).equals(pcr16)).toBe(true);
   });
 

@@ -29,7 +29,10 @@ async function codeOf(action: () => unknown): Promise<NsmErrorCode> {
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 /** The TPM extension rule, computed here independently: SHA-384(old ‖ data). */
-const extended = (old: Uint8Array, data: Uint8Array) => createHash('sha384').update(Buffer.concat([old, data])).digest();
+const extended = (old: Uint8Array, data: Uint8Array) =>
+  createHash('sha384')
+    .update(Buffer.concat([old, data]))
+    .digest();
 
 describe('development NSM PCRs', () => {
   it('reports boot measurements 0–15 as given, locked, and zero where none was given', async () => {

@@ -16,10 +16,7 @@ async function issued(nsm: DevNsm) {
 function validAtItsTimestamp(doc: Awaited<ReturnType<typeof issued>>): boolean {
   const chain = [...doc.cabundle, doc.leaf];
   const at = new Date(doc.timestamp);
-  return chain.every(
-    (cert, i) =>
-      new Date(cert.validFrom) <= at && at <= new Date(cert.validTo) && cert.verify((i === 0 ? cert : chain[i - 1]!).publicKey),
-  );
+  return chain.every((cert, i) => new Date(cert.validFrom) <= at && at <= new Date(cert.validTo) && cert.verify((i === 0 ? cert : chain[i - 1]!).publicKey));
 }
 
 const windowOf = (cert: X509Certificate) => ({ from: Date.parse(cert.validFrom), to: Date.parse(cert.validTo) });

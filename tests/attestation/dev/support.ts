@@ -56,8 +56,7 @@ export function decodeDocument(document: Uint8Array): Decoded {
 /** A CBOR byte string header and body, written by hand (independently of the code under test). */
 export function cborBytes(bytes: Buffer): Buffer {
   const n = bytes.length;
-  const head =
-    n < 24 ? Buffer.of(0x40 + n) : n < 0x100 ? Buffer.of(0x58, n) : n < 0x10000 ? Buffer.of(0x59, n >> 8, n & 0xff) : Buffer.from([0x5a, ...u32(n)]);
+  const head = n < 24 ? Buffer.of(0x40 + n) : n < 0x100 ? Buffer.of(0x58, n) : n < 0x10000 ? Buffer.of(0x59, n >> 8, n & 0xff) : Buffer.from([0x5a, ...u32(n)]);
   return Buffer.concat([head, bytes]);
 }
 

@@ -73,7 +73,13 @@ describe('refusals', () => {
   it('OAEP with SHA-1 parameters or AES-128 content: UNSUPPORTED_ALGORITHM before any decryption', () => {
     const sha1 = buildEnvelope({ plaintext: Buffer.from('x'), recipients: [{ publicKey, algorithm: alg.oaep(OID.sha1, OID.sha1) }] });
     expectCode(() => decryptEnvelope(sha1, mockRecipientKey), 'UNSUPPORTED_ALGORITHM');
-    const aes128 = buildEnvelope({ plaintext: Buffer.from('x'), contentKey: randomBytes(16), iv: Buffer.alloc(16), contentAlgorithm: alg.cbc(Buffer.alloc(16), OID.aes128cbc), recipients: [{ publicKey }] });
+    const aes128 = buildEnvelope({
+      plaintext: Buffer.from('x'),
+      contentKey: randomBytes(16),
+      iv: Buffer.alloc(16),
+      contentAlgorithm: alg.cbc(Buffer.alloc(16), OID.aes128cbc),
+      recipients: [{ publicKey }],
+    });
     expectCode(() => decryptEnvelope(aes128, mockRecipientKey), 'UNSUPPORTED_ALGORITHM');
   });
 

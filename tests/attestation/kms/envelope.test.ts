@@ -46,9 +46,7 @@ describe('openssl-made envelopes', () => {
   it('joins the streamed (indefinite, chunked) ciphertext pieces in order', () => {
     const envelope = parseEnvelope(testdata('mock_openssl_env_stream.ber'));
     expect(hex(envelope.iv)).toBe('aeb24face60fd35977d9cfb435ed2a20');
-    expect(hex(envelope.encryptedContent)).toBe(
-      '5f7c89d56e593299e9e8424a35564d845c09662394bcc4794544652b682418f3' + '2782ca94fe24c8a2a802e255660cee27',
-    );
+    expect(hex(envelope.encryptedContent)).toBe('5f7c89d56e593299e9e8424a35564d845c09662394bcc4794544652b682418f3' + '2782ca94fe24c8a2a802e255660cee27');
   });
 
   it('reads recipients named by issuer and serial number (version 0)', () => {
@@ -127,7 +125,11 @@ describe('other algorithms are UNSUPPORTED_ALGORITHM', () => {
     ['OAEP with SHA-256 but MGF1-SHA-1', alg.oaep(OID.sha256, OID.sha1), /MGF1 with SHA-1/],
     ['OAEP with SHA-384', alg.oaep(OID.sha384, OID.sha384), /SHA-384/],
     ['OAEP with SHA-256 and no MGF given (MGF1-SHA-1)', oaepFields(der.explicit(0, alg.hash(OID.sha256))), /MGF1 with SHA-1/],
-    ['OAEP with another mask generation function', oaepFields(der.explicit(0, alg.hash(OID.sha256)), der.explicit(1, der.seq(der.oid('1.2.3.4'), alg.hash(OID.sha256)))), /not MGF1/],
+    [
+      'OAEP with another mask generation function',
+      oaepFields(der.explicit(0, alg.hash(OID.sha256)), der.explicit(1, der.seq(der.oid('1.2.3.4'), alg.hash(OID.sha256)))),
+      /not MGF1/,
+    ],
     ['OAEP with a label', alg.oaep(OID.sha256, OID.sha256, Buffer.from('label')), /label/],
   ])('refuses %s', (_name, algorithm, message) => {
     const error = expectCode(() => parseEnvelope(valid({ recipients: [{ publicKey, algorithm }] })), 'UNSUPPORTED_ALGORITHM');
@@ -174,7 +176,13 @@ describe('what BER allows is read', () => {
     const iv = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
     const key = Buffer.alloc(256, 7);
     const content = Buffer.alloc(32, 9);
-    const split = (bytes: Buffer) => indefinite(0x04, der.octets(bytes.subarray(0, 3)), indefinite(0x04, der.octets(bytes.subarray(3, 5)), der.octets(Buffer.alloc(0))), der.octets(bytes.subarray(5)));
+    const split = (bytes: Buffer) =>
+      indefinite(
+        0x04,
+        der.octets(bytes.subarray(0, 3)),
+        indefinite(0x04, der.octets(bytes.subarray(3, 5)), der.octets(Buffer.alloc(0))),
+        der.octets(bytes.subarray(5)),
+      );
     const envelope = indefinite(
       0x30,
       der.oid(OID.envelopedData),

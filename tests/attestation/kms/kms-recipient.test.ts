@@ -1,12 +1,5 @@
 import { createPublicKey, randomBytes } from 'node:crypto';
-import {
-  DecryptCommand,
-  GenerateDataKeyCommand,
-  GenerateRandomCommand,
-  InvalidCiphertextException,
-  KMSClient,
-  KMSServiceException,
-} from '@aws-sdk/client-kms';
+import { DecryptCommand, GenerateDataKeyCommand, GenerateRandomCommand, InvalidCiphertextException, KMSClient, KMSServiceException } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 import { NsmError } from '../../../attestation/nsm/nsm';
 import { decryptForEnclave, generateDataKeyForEnclave, generateRandomForEnclave } from '../../../attestation/kms';
@@ -158,9 +151,7 @@ describe('generateDataKeyForEnclave', () => {
 
   it('refuses a data key sent in the clear', async () => {
     kmsMock.on(GenerateDataKeyCommand).resolves({ Plaintext: randomBytes(32), CiphertextBlob: Buffer.from('b') });
-    expect((await kmsErrorOfAsync(generateDataKeyForEnclave(kms, nsm, { KeyId: KEY_ARN, KeySpec: 'AES_256' }))).code).toBe(
-      'PLAINTEXT_IN_RESPONSE',
-    );
+    expect((await kmsErrorOfAsync(generateDataKeyForEnclave(kms, nsm, { KeyId: KEY_ARN, KeySpec: 'AES_256' }))).code).toBe('PLAINTEXT_IN_RESPONSE');
   });
 
   it('wraps SDK errors', async () => {

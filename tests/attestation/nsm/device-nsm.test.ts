@@ -5,9 +5,7 @@ import { DeviceNsm, type NsmTransport } from '../../../attestation/nsm/device-ns
 import { NsmError, type Nsm } from '../../../attestation/nsm/nsm';
 import { rejects } from './expect-nsm-error';
 
-const encoder = new Encoder({ useRecords: false, variableMapSize: true, tagUint8Array: false } as ConstructorParameters<
-  typeof Encoder
->[0]);
+const encoder = new Encoder({ useRecords: false, variableMapSize: true, tagUint8Array: false } as ConstructorParameters<typeof Encoder>[0]);
 const cbor = (value: unknown): Uint8Array => new Uint8Array(encoder.encode(value));
 const decode = (bytes: Uint8Array): unknown =>
   new Decoder({ mapsAsObjects: false, useRecords: false } as ConstructorParameters<typeof Decoder>[0]).decode(bytes);
@@ -182,7 +180,7 @@ describe('DeviceNsm over an injected transport', () => {
     expect(await sync.getRandom()).toEqual(new Uint8Array([9, 9]));
   });
 
-  test('wrong answers are InvalidResponse: another request\'s answer, garbage, not bytes', async () => {
+  test("wrong answers are InvalidResponse: another request's answer, garbage, not bytes", async () => {
     const wrongKind = new DeviceNsm({ transport: () => cbor('LockPCR') });
     await rejects(wrongKind.lockPcrs(16), 'InvalidResponse');
     await rejects(wrongKind.getRandom(), 'InvalidResponse');

@@ -1,10 +1,5 @@
 import { Decoder } from 'cbor-x';
-import {
-  encodeRequest,
-  NSM_FIELD_MAX,
-  NSM_REQUEST_MAX,
-  type NsmRequest,
-} from '../../../attestation/nsm/protocol';
+import { encodeRequest, NSM_FIELD_MAX, NSM_REQUEST_MAX, type NsmRequest } from '../../../attestation/nsm/protocol';
 import { refuses } from './expect-nsm-error';
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
@@ -54,9 +49,7 @@ describe('NSM request encodings are byte for byte the known ones (platform-facts
   test('a Uint8Array that is a view into a larger buffer encodes only its own bytes', () => {
     const backing = new Uint8Array([0xee, 1, 2, 3, 0xee]);
     const view = backing.subarray(1, 4);
-    expect(hex(encodeRequest({ type: 'ExtendPCR', index: 16, data: view }))).toBe(
-      'a169457874656e64504352a265696e646578106464617461' + '43010203',
-    );
+    expect(hex(encodeRequest({ type: 'ExtendPCR', index: 16, data: view }))).toBe('a169457874656e64504352a265696e646578106464617461' + '43010203');
   });
 
   test('indexes and ranges use the shortest integer encoding (u16 on the wire)', () => {

@@ -4,9 +4,7 @@ import { NsmError } from '../../../attestation/nsm/nsm';
 import { decodeResponse, NSM_ERROR_NAMES, type NsmRequestType } from '../../../attestation/nsm/protocol';
 import { refuses } from './expect-nsm-error';
 
-const encoder = new Encoder({ useRecords: false, variableMapSize: true, tagUint8Array: false } as ConstructorParameters<
-  typeof Encoder
->[0]);
+const encoder = new Encoder({ useRecords: false, variableMapSize: true, tagUint8Array: false } as ConstructorParameters<typeof Encoder>[0]);
 /** CBOR of a JS value: objects are text-keyed maps in insertion order, Buffers byte strings. */
 const cbor = (value: unknown): Uint8Array => new Uint8Array(encoder.encode(value));
 const fromHex = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
@@ -57,9 +55,7 @@ describe('decoding every response shape', () => {
       data: new Uint8Array(48),
     });
     // Field order does not matter to a map.
-    expect(decodeResponse('DescribePCR', cbor({ DescribePCR: { data: bytes(48, 3), lock: false } })).data).toEqual(
-      new Uint8Array(bytes(48, 3)),
-    );
+    expect(decodeResponse('DescribePCR', cbor({ DescribePCR: { data: bytes(48, 3), lock: false } })).data).toEqual(new Uint8Array(bytes(48, 3)));
   });
 
   test('ExtendPCR: {"ExtendPCR": {"data": bstr}} → the new PCR value', () => {
@@ -106,7 +102,7 @@ describe('decoding every response shape', () => {
 
 describe('{"Error": name} becomes NsmError(name) for every name and every request', () => {
   const names = Object.keys(NSM_ERROR_NAMES);
-  test('the names are exactly the NSM\'s eight', () => {
+  test("the names are exactly the NSM's eight", () => {
     expect(names.sort()).toEqual(
       ['BufferTooSmall', 'InputTooLarge', 'InternalError', 'InvalidArgument', 'InvalidIndex', 'InvalidOperation', 'InvalidResponse', 'ReadOnlyIndex'].sort(),
     );

@@ -39,7 +39,12 @@ afterAll(async () => {
 });
 
 async function relayOn(name: string, options: { maxConnections?: number; idleTimeoutMs?: number }, log: LogEntry[] = []) {
-  const relay = await startRelay({ listen: { kind: 'unix', path: join(tmp, name) }, outbound: [{ host: '127.0.0.1', port: silent.port }], log: (e) => log.push(e), ...options });
+  const relay = await startRelay({
+    listen: { kind: 'unix', path: join(tmp, name) },
+    outbound: [{ host: '127.0.0.1', port: silent.port }],
+    log: (e) => log.push(e),
+    ...options,
+  });
   cleanups.push(() => relay.close());
   return relay;
 }

@@ -105,7 +105,10 @@ describe('allowed targets are reached through the proxy and the relay', () => {
   });
 
   it('a listed name is resolved and dialled by the relay; case and one trailing dot do not matter', async () => {
-    const answer = await raw(proxy, `CONNECT LocalHost.:${named.port} HTTP/1.1\r\nHost: localhost:${named.port}\r\n\r\nGET /n HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`);
+    const answer = await raw(
+      proxy,
+      `CONNECT LocalHost.:${named.port} HTTP/1.1\r\nHost: localhost:${named.port}\r\n\r\nGET /n HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`,
+    );
     expect(answer.status).toBe(200);
     expect(answer.text).toContain('"name":"named"');
   });
@@ -132,14 +135,44 @@ describe('every bypass attempt is refused before any connection is made', () => 
     ['an IP literal of an allowed name', () => `CONNECT 127.0.0.1:${n()} HTTP/1.1\r\n\r\n`, 403, 'DESTINATION_NOT_ALLOWED'],
     ['an IPv6 literal of an allowed name', () => `CONNECT [::1]:${n()} HTTP/1.1\r\n\r\n`, 403, 'DESTINATION_NOT_ALLOWED'],
     ['the mapped IPv6 form of an allowed IP', () => `CONNECT [::ffff:127.0.0.1]:${a()} HTTP/1.1\r\n\r\n`, 403, 'DESTINATION_NOT_ALLOWED'],
-    ['absolute URI to an unlisted port with the Host of an allowed one', () => `GET http://127.0.0.1:${u()}/ HTTP/1.1\r\nHost: 127.0.0.1:${a()}\r\n\r\n`, 403, 'HOST_MISMATCH'],
-    ['absolute URI to an allowed target with the Host of another', () => `GET http://127.0.0.1:${a()}/ HTTP/1.1\r\nHost: 127.0.0.1:${u()}\r\n\r\n`, 403, 'HOST_MISMATCH'],
-    ['absolute URI with a Host of an allowed name on the same port', () => `GET http://127.0.0.1:${a()}/ HTTP/1.1\r\nHost: localhost:${a()}\r\n\r\n`, 403, 'HOST_MISMATCH'],
-    ['absolute URI with two Host headers', () => `GET http://127.0.0.1:${a()}/ HTTP/1.1\r\nHost: 127.0.0.1:${a()}\r\nHost: example.com\r\n\r\n`, 400, 'MALFORMED_REQUEST'],
-    ['CONNECT to an allowed target with the Host of another', () => `CONNECT 127.0.0.1:${a()} HTTP/1.1\r\nHost: example.com:${a()}\r\n\r\n`, 403, 'HOST_MISMATCH'],
+    [
+      'absolute URI to an unlisted port with the Host of an allowed one',
+      () => `GET http://127.0.0.1:${u()}/ HTTP/1.1\r\nHost: 127.0.0.1:${a()}\r\n\r\n`,
+      403,
+      'HOST_MISMATCH',
+    ],
+    [
+      'absolute URI to an allowed target with the Host of another',
+      () => `GET http://127.0.0.1:${a()}/ HTTP/1.1\r\nHost: 127.0.0.1:${u()}\r\n\r\n`,
+      403,
+      'HOST_MISMATCH',
+    ],
+    [
+      'absolute URI with a Host of an allowed name on the same port',
+      () => `GET http://127.0.0.1:${a()}/ HTTP/1.1\r\nHost: localhost:${a()}\r\n\r\n`,
+      403,
+      'HOST_MISMATCH',
+    ],
+    [
+      'absolute URI with two Host headers',
+      () => `GET http://127.0.0.1:${a()}/ HTTP/1.1\r\nHost: 127.0.0.1:${a()}\r\nHost: example.com\r\n\r\n`,
+      400,
+      'MALFORMED_REQUEST',
+    ],
+    [
+      'CONNECT to an allowed target with the Host of another',
+      () => `CONNECT 127.0.0.1:${a()} HTTP/1.1\r\nHost: example.com:${a()}\r\n\r\n`,
+      403,
+      'HOST_MISMATCH',
+    ],
     ['CONNECT with userinfo', () => `CONNECT user@127.0.0.1:${a()} HTTP/1.1\r\n\r\n`, 400, 'MALFORMED_TARGET'],
     ['absolute URI with userinfo', () => `GET http://user:pw@127.0.0.1:${a()}/ HTTP/1.1\r\nHost: 127.0.0.1:${a()}\r\n\r\n`, 403, 'USERINFO_NOT_ALLOWED'],
-    ['absolute URI with userinfo naming an allowed target', () => `GET http://127.0.0.1:${a()}@127.0.0.1:${u()}/ HTTP/1.1\r\nHost: 127.0.0.1:${u()}\r\n\r\n`, 403, 'USERINFO_NOT_ALLOWED'],
+    [
+      'absolute URI with userinfo naming an allowed target',
+      () => `GET http://127.0.0.1:${a()}@127.0.0.1:${u()}/ HTTP/1.1\r\nHost: 127.0.0.1:${u()}\r\n\r\n`,
+      403,
+      'USERINFO_NOT_ALLOWED',
+    ],
     ['a backslash authority trick', () => `GET http://127.0.0.1:${u()}\\@127.0.0.1:${a()}/ HTTP/1.1\r\nHost: 127.0.0.1:${a()}\r\n\r\n`, 403, ''],
     ['a percent-encoded host', () => `GET http://127.0.0.1%3a${a()}/ HTTP/1.1\r\nHost: 127.0.0.1:${a()}\r\n\r\n`, 400, 'MALFORMED_TARGET'],
     ['CONNECT without a port', () => `CONNECT 127.0.0.1 HTTP/1.1\r\n\r\n`, 400, 'MALFORMED_TARGET'],
@@ -197,7 +230,7 @@ describe('the relay enforces the list on its own', () => {
     expect(totalConnections()).toBe(before);
   });
 
-  it('a proxy whose list is wider than the relay\'s still gets a 403 from the relay', async () => {
+  it("a proxy whose list is wider than the relay's still gets a 403 from the relay", async () => {
     const wide = await startForwardProxy({ relay: relay.address, outbound: [{ host: '127.0.0.1', port: unlisted.port }], log: () => {} });
     try {
       const before = unlisted.connections;
@@ -228,7 +261,11 @@ describe('the relay enforces the list on its own', () => {
   });
 
   it('a relay that cannot be reached is a 502, not a direct connection', async () => {
-    const p = await startForwardProxy({ relay: { kind: 'unix', path: join(tmp, 'nobody.sock') }, outbound: [{ host: '127.0.0.1', port: allowed.port }], log: () => {} });
+    const p = await startForwardProxy({
+      relay: { kind: 'unix', path: join(tmp, 'nobody.sock') },
+      outbound: [{ host: '127.0.0.1', port: allowed.port }],
+      log: () => {},
+    });
     try {
       const before = totalConnections();
       const answer = await raw(p, `CONNECT 127.0.0.1:${allowed.port} HTTP/1.1\r\n\r\n`);

@@ -148,7 +148,10 @@ describe('the egress checks the TLS server name of a CONNECT tunnel', () => {
     await closed(slow);
     await settle();
     expect(rawBytes).toBe(before.bytes);
-    const errors = proxyLog.slice(before.log).filter((e) => e.event === 'egress_refused').map((e) => e.error);
+    const errors = proxyLog
+      .slice(before.log)
+      .filter((e) => e.event === 'egress_refused')
+      .map((e) => e.error);
     expect(errors).toEqual(['SNI_MALFORMED', 'SNI_MALFORMED']);
   });
 });
@@ -227,12 +230,16 @@ describe('the ClientHello parser', () => {
   it('never throws anything but MalformedClientHello on corrupted real ClientHellos', async () => {
     const hello = await captureClientHello('api.example.com');
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.nat(hello.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }), fc.nat(hello.length), (edits, cut) => {
-        const bytes = Buffer.from(hello);
-        for (const [at, value] of edits) bytes[at] = value;
-        parsesOrRefuses(bytes.subarray(0, Math.max(cut, 1)));
-        parsesOrRefuses(bytes);
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.nat(hello.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }),
+        fc.nat(hello.length),
+        (edits, cut) => {
+          const bytes = Buffer.from(hello);
+          for (const [at, value] of edits) bytes[at] = value;
+          parsesOrRefuses(bytes.subarray(0, Math.max(cut, 1)));
+          parsesOrRefuses(bytes);
+        },
+      ),
       { numRuns: 2_000 },
     );
   });

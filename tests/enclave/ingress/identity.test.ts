@@ -11,7 +11,11 @@ afterAll(() => stack.close());
 const lastSeen = () => stack.app.seen[stack.app.seen.length - 1]!;
 
 /** The protocol a TLS handshake settles on with the ingress, or the handshake's error code. */
-function handshake(options: { minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'; maxVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'; ciphers?: string }): Promise<string> {
+function handshake(options: {
+  minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  maxVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  ciphers?: string;
+}): Promise<string> {
   return new Promise((resolve) => {
     const socket = tlsConnect({ host: '127.0.0.1', port: stack.port, rejectUnauthorized: false, ALPNProtocols: ['h2', 'http/1.1'], ...options });
     socket.on('secureConnect', () => {
@@ -92,7 +96,15 @@ describe('ingress: who is calling', () => {
       for (const n of [1, 2]) {
         await new Promise<void>((resolve, reject) => {
           const req = httpsRequest(
-            { host: '127.0.0.1', port: stack.port, path: `/echo/resume-${n}`, agent, rejectUnauthorized: false, key: credentials?.keyPem, cert: credentials?.certPem },
+            {
+              host: '127.0.0.1',
+              port: stack.port,
+              path: `/echo/resume-${n}`,
+              agent,
+              rejectUnauthorized: false,
+              key: credentials?.keyPem,
+              cert: credentials?.certPem,
+            },
             (res) => {
               reused.push((res.socket as TLSSocket).isSessionReused());
               res.resume();

@@ -52,7 +52,13 @@ describe('ingress limits', () => {
     const strict = await stack.another({ limits: { headersTimeoutMs: 500, requestTimeoutMs: 1_000 } });
     const started = Date.now();
     const raw = await new Promise<string>((resolve) => {
-      const socket = tlsConnect({ host: '127.0.0.1', port: strict.port, rejectUnauthorized: false, key: stack.clients.alice.keyPem, cert: stack.clients.alice.certPem });
+      const socket = tlsConnect({
+        host: '127.0.0.1',
+        port: strict.port,
+        rejectUnauthorized: false,
+        key: stack.clients.alice.keyPem,
+        cert: stack.clients.alice.certPem,
+      });
       const chunks: Buffer[] = [];
       let timer: NodeJS.Timeout | undefined;
       socket.on('secureConnect', () => {
@@ -128,7 +134,9 @@ describe('ingress limits', () => {
     const holder = netConnect(small.port, '127.0.0.1');
     holder.on('error', () => {});
     await new Promise((resolve) => holder.once('connect', resolve));
-    await expect(request(small.port, { path: '/echo/beyond-the-limit', credentials: stack.clients.alice })).rejects.toThrow(/ECONNRESET|EPIPE|socket disconnected/);
+    await expect(request(small.port, { path: '/echo/beyond-the-limit', credentials: stack.clients.alice })).rejects.toThrow(
+      /ECONNRESET|EPIPE|socket disconnected/,
+    );
     expect(stack.app.seen.filter((s) => s.url === '/echo/beyond-the-limit')).toEqual([]);
     holder.destroy();
     // The ingress sees the holder's close a moment after it is sent: until then the place is taken.
@@ -146,7 +154,13 @@ describe('ingress limits', () => {
   it('lets a response in flight finish when closed, while accepting no new connection', async () => {
     const closing = await stack.another({});
     const downloading = new Promise<Buffer>((resolve, reject) => {
-      const socket = tlsConnect({ host: '127.0.0.1', port: closing.port, rejectUnauthorized: false, key: stack.clients.alice.keyPem, cert: stack.clients.alice.certPem });
+      const socket = tlsConnect({
+        host: '127.0.0.1',
+        port: closing.port,
+        rejectUnauthorized: false,
+        key: stack.clients.alice.keyPem,
+        cert: stack.clients.alice.certPem,
+      });
       const chunks: Buffer[] = [];
       socket.on('secureConnect', () => socket.write('GET /download?bytes=200000&pauseAt=1000 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
       socket.on('data', (c: Buffer) => chunks.push(c));
@@ -274,7 +288,7 @@ describe('streaming', () => {
       );
       req.on('error', reject);
       void (async () => {
-        for (let sent = 0; sent < total; ) {
+        for (let sent = 0; sent < total;) {
           // Halfway, wait for the app to have most of what was sent: an ingress that buffered
           // the body until its end would never let that happen.
           if (sent === total / 2) await waitFor(() => stack.app.uploadProgress.bytes >= total / 4, 'the upload to reach the app while it streams', 10_000);

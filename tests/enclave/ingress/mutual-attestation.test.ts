@@ -84,7 +84,11 @@ describe('issueEnclaveClientCertificate', () => {
     const document = readEnclaveAttestation(cert.raw)!;
     expect(cert.raw.includes(tlv(0x30, OID_DER, tlv(0x04, wrapped(document))))).toBe(true);
     const spki = cert.publicKey.export({ type: 'spki', format: 'der' });
-    const verified = verifyAttestation(document, { root: rootFromPem(stack.nsm.pki.rootCertificatePem), at: Date.now(), policy: { publicKey: spki, pcrs: SCORER_PCRS } });
+    const verified = verifyAttestation(document, {
+      root: rootFromPem(stack.nsm.pki.rootCertificatePem),
+      at: Date.now(),
+      policy: { publicKey: spki, pcrs: SCORER_PCRS },
+    });
     expect(Buffer.from(verified.publicKey!)).toEqual(spki);
   });
 
@@ -109,7 +113,11 @@ describe('mutual attestation at the ingress', () => {
 
   it('strips forged identity headers from an attested enclave too', async () => {
     const credentials = await issueEnclaveClientCertificate(await sameRootNsm(SCORER_PCRS), 'scorer');
-    const res = await request(ingress.port, { path: '/echo/scorer-forging', credentials, headers: { 'X-OBLV-User-Name': 'auditor', 'x_oblv_user_role': 'audit' } });
+    const res = await request(ingress.port, {
+      path: '/echo/scorer-forging',
+      credentials,
+      headers: { 'X-OBLV-User-Name': 'auditor', x_oblv_user_role: 'audit' },
+    });
     expect(res.status).toBe(200);
     expect(identityHeaders(stack.app.seen.find((s) => s.url === '/echo/scorer-forging')!)).toEqual(injected('scorer', 'service'));
   });
@@ -181,7 +189,10 @@ describe('an ingress refuses malformed users and enclaves entries before it list
   it.each([
     ['an enclave with no PCRs', { enclaves: [{ name: 'x', role: 'r', pcrs: {} }] }],
     ['an enclave with a malformed PCR', { enclaves: [{ name: 'x', role: 'r', pcrs: { 0: 'abc' } }] }],
-    ['an enclave root that is not a certificate', { enclaves: [{ name: 'x', role: 'r', pcrs: SCORER_PCRS, root: '-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----' }] }],
+    [
+      'an enclave root that is not a certificate',
+      { enclaves: [{ name: 'x', role: 'r', pcrs: SCORER_PCRS, root: '-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----' }] },
+    ],
     ['an enclave name that could split a header', { enclaves: [{ name: 'x\r\nX-OBLV-User-Name: bob', role: 'r', pcrs: SCORER_PCRS }] }],
     ['a user key that is neither a digest nor a JWK', { users: [{ name: 'x', role: 'r', key: 'sha256:XYZ' }] }],
     ['a user JWK of a symmetric key', { users: [{ name: 'x', role: 'r', key: { kty: 'oct', k: 'c2VjcmV0' } }] }],

@@ -104,8 +104,14 @@ describe('identity headers', () => {
     const reservedName = fc
       .tuple(separator, separator, fc.constantFrom('user-name', 'user_role', 'user-role', 'x', 'User_Name'))
       .chain(([a, b, rest]) => fc.constant(`x${a}oblv${b}${rest}`))
-      .chain((name) => fc.array(fc.boolean(), { minLength: name.length, maxLength: name.length }).map((upper) => [...name].map((c, i) => (upper[i] ? c.toUpperCase() : c)).join('')));
-    const otherName = fc.stringMatching(/^[A-Za-z][A-Za-z0-9-]{0,15}$/).filter((n) => !isReservedHeader(n) && !/^(connection|keep-alive|te|trailer|upgrade|transfer-encoding|proxy-.*|expect)$/i.test(n));
+      .chain((name) =>
+        fc
+          .array(fc.boolean(), { minLength: name.length, maxLength: name.length })
+          .map((upper) => [...name].map((c, i) => (upper[i] ? c.toUpperCase() : c)).join('')),
+      );
+    const otherName = fc
+      .stringMatching(/^[A-Za-z][A-Za-z0-9-]{0,15}$/)
+      .filter((n) => !isReservedHeader(n) && !/^(connection|keep-alive|te|trailer|upgrade|transfer-encoding|proxy-.*|expect)$/i.test(n));
     fc.assert(
       fc.property(
         fc.array(fc.tuple(fc.oneof(reservedName, otherName), fc.stringMatching(/^[ -~]{0,12}$/)), { maxLength: 12 }),
@@ -129,11 +135,34 @@ describe('identity headers', () => {
 
   it('drops hop-by-hop headers and those the Connection header names, keeping repeated ones', () => {
     const out = requestHeadersForApp(
-      ['Connection', 'keep-alive, X-Secret-Hop', 'Keep-Alive', 'timeout=5', 'X-Secret-Hop', '1', 'TE', 'trailers', 'Upgrade', 'h2c', 'Transfer-Encoding', 'chunked', 'Expect', '100-continue', 'Cookie', 'a=1', 'Cookie', 'b=2', 'Host', 'enclave'],
+      [
+        'Connection',
+        'keep-alive, X-Secret-Hop',
+        'Keep-Alive',
+        'timeout=5',
+        'X-Secret-Hop',
+        '1',
+        'TE',
+        'trailers',
+        'Upgrade',
+        'h2c',
+        'Transfer-Encoding',
+        'chunked',
+        'Expect',
+        '100-continue',
+        'Cookie',
+        'a=1',
+        'Cookie',
+        'b=2',
+        'Host',
+        'enclave',
+      ],
       undefined,
     );
     expect(out).toEqual({ cookie: ['a=1', 'b=2'], host: 'enclave' });
-    expect(responseHeadersForClient(['Connection', 'close', 'Transfer-Encoding', 'chunked', 'Set-Cookie', 'a', 'Set-Cookie', 'b', 'X-OBLV-Note', 'from the app'])).toEqual({
+    expect(
+      responseHeadersForClient(['Connection', 'close', 'Transfer-Encoding', 'chunked', 'Set-Cookie', 'a', 'Set-Cookie', 'b', 'X-OBLV-Note', 'from the app']),
+    ).toEqual({
       'set-cookie': ['a', 'b'],
       'x-oblv-note': 'from the app',
     });

@@ -26,8 +26,7 @@ interface Forwarded {
   bytes: (tag: string) => string;
 }
 
-const get = (tag: string, headers: string, last = true) =>
-  `GET /echo/${tag} HTTP/1.1\r\nHost: enclave\r\n${headers}${last ? 'Connection: close\r\n' : ''}\r\n`;
+const get = (tag: string, headers: string, last = true) => `GET /echo/${tag} HTTP/1.1\r\nHost: enclave\r\n${headers}${last ? 'Connection: close\r\n' : ''}\r\n`;
 const smuggled = (tag: string) => `GET /echo/${tag}-smuggled HTTP/1.1\r\nHost: enclave\r\n${FORGED}\r\n`;
 const chunked = (data: string) => `${data.length.toString(16)}\r\n${data}\r\n0\r\n\r\n`;
 
@@ -55,7 +54,8 @@ const CASES: Record<string, Refused | Forwarded> = {
   'forged trailers of a chunked body': {
     kind: 'forwarded',
     requests: 1,
-    bytes: (t) => `POST /echo/${t} HTTP/1.1\r\nHost: enclave\r\nTransfer-Encoding: chunked\r\nTrailer: X-OBLV-User-Name\r\nConnection: close\r\n\r\n2\r\nok\r\n0\r\n${FORGED}\r\n`,
+    bytes: (t) =>
+      `POST /echo/${t} HTTP/1.1\r\nHost: enclave\r\nTransfer-Encoding: chunked\r\nTrailer: X-OBLV-User-Name\r\nConnection: close\r\n\r\n2\r\nok\r\n0\r\n${FORGED}\r\n`,
   },
   'obsolete line folding after another header': { kind: 'refused', bytes: (t) => get(t, 'X-Note: a\r\n X-OBLV-User-Name: bob\r\n') },
   'obsolete line folding of the identity value': { kind: 'refused', bytes: (t) => get(t, 'X-OBLV-User-Name: alice\r\n\tbob\r\nX-OBLV-User-Role: admin\r\n') },
@@ -69,7 +69,8 @@ const CASES: Record<string, Refused | Forwarded> = {
   },
   'Transfer-Encoding with Content-Length': {
     kind: 'refused',
-    bytes: (t) => `POST /echo/${t} HTTP/1.1\r\nHost: enclave\r\nTransfer-Encoding: chunked\r\nContent-Length: ${5 + smuggled(t).length}\r\n\r\n0\r\n\r\n${smuggled(t)}`,
+    bytes: (t) =>
+      `POST /echo/${t} HTTP/1.1\r\nHost: enclave\r\nTransfer-Encoding: chunked\r\nContent-Length: ${5 + smuggled(t).length}\r\n\r\n0\r\n\r\n${smuggled(t)}`,
   },
   'Transfer-Encoding chunked, identity': {
     kind: 'refused',

@@ -21,12 +21,7 @@ export type Target = number | string;
  * One HTTPS request to the ingress that never waits longer than `timeoutMs`: past it the outcome
  * is `{error: 'TIMEOUT'}`, which is what "a client hangs" looks like here.
  */
-export function call(
-  target: Target,
-  path: string,
-  agent: Agent,
-  options: { method?: string; body?: string; timeoutMs?: number } = {},
-): Promise<Outcome> {
+export function call(target: Target, path: string, agent: Agent, options: { method?: string; body?: string; timeoutMs?: number } = {}): Promise<Outcome> {
   const started = Date.now();
   return new Promise((finish) => {
     const resolve = (outcome: Outcome) => {
