@@ -7,6 +7,7 @@ import { jsonLinesLogger } from '../../contract/log';
 import { BOUND_FLAGS, type ConnectionBounds, LISTEN, TARGET, readFlags } from '../flags';
 import { type Address, formatAddress } from '../../transport/address';
 import { startBridge } from './index';
+import { failWithUsage, stopOnSignal } from '../process-life';
 
 const USAGE =
   'usage: node dist/parent/bridge/main.js --listen ADDRESS --target ADDRESS [--max-connections N] [--idle-timeout-ms MS]\n' +
@@ -30,24 +31,16 @@ async function main(): Promise<void> {
   try {
     args = parseArgs(process.argv.slice(2));
   } catch (e) {
-    return fail(`cloister bridge: ${(e as Error).message}\n${USAGE}`);
+    return failWithUsage(`cloister bridge: ${(e as Error).message}\n${USAGE}`);
   }
   let bridge;
   try {
     bridge = await startBridge({ ...args, log: jsonLinesLogger });
   } catch (e) {
-    return fail(`cloister bridge: cannot listen on ${formatAddress(args.listen)}: ${(e as Error).message}\n`);
+    return failWithUsage(`cloister bridge: cannot listen on ${formatAddress(args.listen)}: ${(e as Error).message}\n`);
   }
   jsonLinesLogger({ level: 'info', event: 'bridge_listening', listen: formatAddress(bridge.address), target: formatAddress(args.target) });
-  const stop = () => void bridge.close().then(() => process.exit(0));
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
-}
-
-/** Usage and I/O errors exit 2, as every Cloister command does; nothing else keeps the process alive by then. */
-function fail(message: string): void {
-  process.stderr.write(message);
-  process.exitCode = 2;
+  stopOnSignal(() => bridge.close());
 }
 
 if (require.main === module) void main();

@@ -8,6 +8,7 @@ import { jsonLinesLogger } from '../../contract/log';
 import { CONFIG, TARGET, readFlags } from '../flags';
 import type { Address } from '../../transport/address';
 import { startConfigPush } from './index';
+import { failWithUsage, stopOnSignal } from '../process-life';
 
 const USAGE =
   'usage: node dist/parent/config-push/main.js --target ADDRESS --config FILE\n' + '  e.g. --target vsock://16:5002 --config cloister.config.json\n';
@@ -23,14 +24,11 @@ function main(): void {
     args = parseArgs(process.argv.slice(2));
     if (!existsSync(args.config)) throw new Error(`${args.config} does not exist`);
   } catch (e) {
-    process.stderr.write(`cloister config-push: ${(e as Error).message}\n${USAGE}`);
-    process.exitCode = 2;
+    failWithUsage(`cloister config-push: ${(e as Error).message}\n${USAGE}`);
     return;
   }
   const pusher = startConfigPush({ target: args.target, configPath: args.config, log: jsonLinesLogger });
-  const stop = () => void pusher.stop().then(() => process.exit(0));
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  stopOnSignal(() => pusher.stop());
 }
 
 if (require.main === module) main();

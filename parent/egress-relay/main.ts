@@ -13,6 +13,7 @@ import { BOUND_FLAGS, CONFIG, type ConnectionBounds, LISTEN, readFlags } from '.
 import { type Address, formatAddress } from '../../transport/address';
 import { EgressAllowlist, type EgressTarget } from '../../contract/allowlist';
 import { startRelay } from './relay';
+import { failWithUsage, stopOnSignal } from '../process-life';
 
 const USAGE =
   'usage: node dist/parent/egress-relay/main.js --listen ADDRESS --config FILE [--max-connections N] [--idle-timeout-ms MS]\n' +
@@ -56,28 +57,21 @@ async function main(): Promise<void> {
   try {
     args = parseRelayArgs(process.argv.slice(2));
   } catch (e) {
-    return fail(`cloister egress relay: ${(e as Error).message}\n${USAGE}`);
+    return failWithUsage(`cloister egress relay: ${(e as Error).message}\n${USAGE}`);
   }
   try {
     outbound = readOutbound(args.config);
   } catch (e) {
-    return fail(`cloister egress relay: ${args.config}: ${(e as Error).message}\n`);
+    return failWithUsage(`cloister egress relay: ${args.config}: ${(e as Error).message}\n`);
   }
   let relay;
   try {
     relay = await startRelay({ listen: args.listen, outbound, log: jsonLinesLogger, maxConnections: args.maxConnections, idleTimeoutMs: args.idleTimeoutMs });
   } catch (e) {
-    return fail(`cloister egress relay: cannot listen on ${formatAddress(args.listen)}: ${(e as Error).message}\n`);
+    return failWithUsage(`cloister egress relay: cannot listen on ${formatAddress(args.listen)}: ${(e as Error).message}\n`);
   }
   jsonLinesLogger({ level: 'info', event: 'egress_relay_listening', listen: formatAddress(relay.address), allowed: outbound.length });
-  const stop = () => void relay.close().then(() => process.exit(0));
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
-}
-
-function fail(message: string): void {
-  process.stderr.write(message);
-  process.exitCode = 2;
+  stopOnSignal(() => relay.close());
 }
 
 if (require.main === module) void main();
