@@ -4,6 +4,10 @@ import { type LifecycleDefaults, lifecycleSettings } from './lifecycle/lifecycle
 
 /** Millionaire rounds: an hour to gather everyone's wealth and read the answer. */
 export const ROUND_DEFAULTS: LifecycleDefaults = { ttlSeconds: 3600, maxLive: 10_000, maxPerCaller: 100 };
+/** PSI sessions hold whole sets: fewer of them, for a day, to let every party upload. */
+export const SESSION_DEFAULTS: LifecycleDefaults = { ttlSeconds: 86_400, maxLive: 1_000, maxPerCaller: 10 };
+/** Stats computations gather submissions over a day. */
+export const COMPUTATION_DEFAULTS: LifecycleDefaults = { ttlSeconds: 86_400, maxLive: 1_000, maxPerCaller: 100 };
 
 const positiveInt = (max: number) => z.number().int().min(1).max(max);
 
@@ -24,6 +28,7 @@ export const ExamplesConfigSchema = z.strictObject({
   psi: z
     .strictObject({
       ...appRole,
+      ...lifecycleSettings('sessions', SESSION_DEFAULTS),
       maxItems: positiveInt(10_000_000).optional().describe('Most items in one set (default 2,000,000).'),
       maxItemBytes: positiveInt(65_536).optional().describe('Longest item in UTF-8 bytes (default 1,024).'),
       maxUploadBytes: positiveInt(2 ** 40)

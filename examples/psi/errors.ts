@@ -3,12 +3,13 @@ import { badRequest, conflict, forbidden, HttpError, notFound, tooLarge } from '
 // Every message here goes to a client and may be read by an operator: none quotes a submitted item,
 // only positions (line, row, index) and configured limits, which are public with the configuration.
 
-export const sessionNotFound = () => notFound('SESSION_NOT_FOUND', 'There is no PSI session with this id; create one with POST /psi/sessions.');
+export const sessionNotFound = () =>
+  notFound('SESSION_NOT_FOUND', 'There is no PSI session with this id (it may have expired or been deleted); create one with POST /psi/sessions.');
 
 export const sessionExists = () => conflict('SESSION_EXISTS', 'A PSI session with this id already exists; choose another id or omit it.');
 
-export const tooManySessions = (max: number) =>
-  conflict('TOO_MANY_SESSIONS', `This service already holds its maximum of ${max} PSI sessions; no more can be created.`);
+export const notAllowedToDelete = () =>
+  forbidden('NOT_ALLOWED_TO_DELETE', 'Only the creator may delete this session, or a participant while no set has been sent.');
 
 export const notAParticipant = () => forbidden('NOT_A_PARTICIPANT', 'You are not a participant of this PSI session.');
 

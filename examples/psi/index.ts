@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Request } from 'express';
-import type { ExamplesConfig } from '../config';
+import { type ExamplesConfig, SESSION_DEFAULTS } from '../config';
+import { lifecycleLimits } from '../lifecycle/lifecycle-settings';
 import { eligibleParticipants } from '../eligible-participants';
 import { unsupportedSetType } from './errors';
 import { normalizer } from './normalize';
@@ -8,9 +9,6 @@ import { SET_MEDIA_TYPES, type SetFormat, readItems } from './read-items';
 import { SET_BODY, SessionCreated, SessionResult, SetQuery, SetReceived, createSessionBody } from './schemas';
 import { PsiSessions } from './sessions';
 import { ApiRouter, type AppContext, badRequest, callerOf, errorResponse } from '../../express';
-
-/** Most sessions one process holds; sessions live as long as the process. */
-const MAX_SESSIONS = 1_000;
 
 const DEFAULTS = { maxItems: 2_000_000, maxItemBytes: 1_024, maxUploadBytes: 256 << 20 };
 
@@ -23,7 +21,7 @@ const DEFAULTS = { maxItems: 2_000_000, maxItemBytes: 1_024, maxUploadBytes: 256
 export function psiApp(block: ExamplesConfig['psi'], ctx: AppContext): ApiRouter {
   const settings = { ...DEFAULTS, ...block };
   const eligible = new Set(eligibleParticipants(ctx, settings.role));
-  const sessions = new PsiSessions({ maxSessions: MAX_SESSIONS, maxItems: settings.maxItems });
+  const sessions = new PsiSessions({ lifecycle: lifecycleLimits(block, SESSION_DEFAULTS), maxItems: settings.maxItems });
 
   return new ApiRouter('/psi', ctx.limits.jsonBodyBytes)
     .post(
@@ -34,14 +32,33 @@ export function psiApp(block: ExamplesConfig['psi'], ctx: AppContext): ApiRouter
         body: createSessionBody(eligible),
         responses: {
           201: { description: 'The session, as created.', schema: SessionCreated },
-          409: errorResponse(`The id is taken (SESSION_EXISTS), or ${MAX_SESSIONS} sessions exist (TOO_MANY_SESSIONS).`),
+          409: errorResponse('The id is taken (SESSION_EXISTS).'),
+          429: errorResponse('You, or the app, hold as many live sessions as allowed (TOO_MANY_SESSIONS); Retry-After says when one expires.'),
         },
       },
-      (_req, res, { body }) => {
+      (req, res, { body }) => {
         const { participants, cardinalityOnly, normalize } = body;
         const spec = { id: body.id ?? randomUUID(), participants, cardinalityOnly, normalize };
-        sessions.create(spec);
-        res.status(201).json(spec);
+        const { expiresAt } = sessions.create(spec, callerOf(req).name);
+        res.status(201).json({ ...spec, expiresAt });
+      },
+    )
+    .delete(
+      '/sessions/:session',
+      {
+        summary: 'Delete a session, and every set and result with it.',
+        description: 'Its creator may at any time; a participant only while no set has been sent.',
+        responses: {
+          204: { description: 'Deleted: the session and all it held are forgotten.' },
+          403: errorResponse('NOT_ALLOWED_TO_DELETE'),
+          404: errorResponse('SESSION_NOT_FOUND'),
+        },
+      },
+      (req, res) => {
+        const { name } = callerOf(req);
+        sessions.delete(sessionId(req), name);
+        ctx.log({ level: 'info', event: 'psi.session_deleted', session: sessionId(req), by: name });
+        res.status(204).end();
       },
     )
     .post(

@@ -48,6 +48,7 @@ export const SessionCreated = z.object({
   participants: z.array(z.string()),
   cardinalityOnly: z.boolean(),
   normalize: z.object({ trim: z.boolean(), caseFold: z.boolean() }),
+  expiresAt: z.string().describe('When the session, its sets and its result are forgotten (ISO 8601); DELETE forgets it sooner.'),
 });
 
 export const SetQuery = z.strictObject({

@@ -1,4 +1,5 @@
-import { alreadySubmitted, notAParticipant, sessionExists, sessionNotFound, tooManySessions, waitingForParticipants } from './errors';
+import { type LifecycleLimits, ResourceStore } from '../lifecycle/resource-store';
+import { alreadySubmitted, notAParticipant, notAllowedToDelete, sessionExists, sessionNotFound, waitingForParticipants } from './errors';
 import { UploadCollector, intersect } from './intersect';
 import type { NormalizeOptions } from './normalize';
 import { intersectionBody } from './result-body';
@@ -62,6 +63,15 @@ export class PsiSession {
     this.participantSet = new Set(spec.participants);
   }
 
+  isParticipant(name: string): boolean {
+    return this.participantSet.has(name);
+  }
+
+  /** Whether no participant has committed or is sending a set. */
+  untouched(): boolean {
+    return this.submitted.size === 0 && this.uploading.size === 0;
+  }
+
   /** Starts `participant`'s upload: 403 for a non-participant, 409 if it submitted or is submitting. */
   beginUpload(participant: string): Upload {
     if (!this.participantSet.has(participant)) throw notAParticipant();
@@ -121,30 +131,45 @@ export class PsiSession {
 }
 
 export interface SessionLimits {
-  maxSessions: number;
+  /** How long sessions live, and how many may live, for the app and per creator. */
+  lifecycle: LifecycleLimits;
   /** Most distinct items in one participant's set. */
   maxItems: number;
 }
 
-/** Every PSI session of the app, by id. */
+/**
+ * Every live PSI session of the app, by id. A session expires with everything it holds (sets
+ * under way, candidates, result) `lifecycle.ttlMs` after it was created, or when deleted.
+ */
 export class PsiSessions {
-  private readonly sessions = new Map<string, PsiSession>();
+  private readonly sessions: ResourceStore<PsiSession>;
 
-  constructor(private readonly limits: SessionLimits) {}
-
-  /** 409 if the id is taken or the session limit is reached. */
-  create(spec: SessionSpec): PsiSession {
-    if (this.sessions.has(spec.id)) throw sessionExists();
-    if (this.sessions.size >= this.limits.maxSessions) throw tooManySessions(this.limits.maxSessions);
-    const session = new PsiSession(spec, this.limits.maxItems);
-    this.sessions.set(spec.id, session);
-    return session;
+  constructor(private readonly limits: SessionLimits) {
+    this.sessions = new ResourceStore(limits.lifecycle, 'PSI session', 'TOO_MANY_SESSIONS');
   }
 
-  /** 404 for an unknown id. */
+  /** 409 if the id is taken; 429 when the app or the creator holds as many live sessions as it may. */
+  create(spec: SessionSpec, creator: string): { session: PsiSession; expiresAt: string } {
+    if (this.sessions.has(spec.id)) throw sessionExists();
+    const session = new PsiSession(spec, this.limits.maxItems);
+    this.sessions.add(spec.id, creator, session);
+    return { session, expiresAt: new Date(this.sessions.expiresAt(spec.id)!).toISOString() };
+  }
+
+  /** 404 for an unknown (or expired, or deleted) id. */
   get(id: string): PsiSession {
     const session = this.sessions.get(id);
     if (!session) throw sessionNotFound();
     return session;
+  }
+
+  /**
+   * Deletes a session with all it holds: its creator may at any time, a participant only while
+   * no set has been sent (so no one can erase a session others have put their data in).
+   */
+  delete(id: string, caller: string): void {
+    const session = this.get(id);
+    if (this.sessions.creatorOf(id) !== caller && !(session.isParticipant(caller) && session.untouched())) throw notAllowedToDelete();
+    this.sessions.delete(id);
   }
 }

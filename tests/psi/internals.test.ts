@@ -103,16 +103,20 @@ describe('sortStrings and intersect', () => {
 });
 
 describe('PsiSessions', () => {
-  it('refuses sessions past its limit with 409 TOO_MANY_SESSIONS', () => {
-    const sessions = new PsiSessions({ maxSessions: 2, maxItems: 10 });
-    sessions.create(spec('one'));
-    sessions.create(spec('two'));
-    expect(() => sessions.create(spec('three'))).toThrow(expect.objectContaining({ status: 409, code: 'TOO_MANY_SESSIONS' }));
+  const lifecycle = (maxLive: number) => ({ ttlMs: 60_000, maxLive, maxPerCaller: maxLive });
+
+  it('refuses sessions past its limit with 429 TOO_MANY_SESSIONS and Retry-After', () => {
+    const sessions = new PsiSessions({ lifecycle: lifecycle(2), maxItems: 10 });
+    sessions.create(spec('one'), 'dave');
+    sessions.create(spec('two'), 'erin');
+    expect(() => sessions.create(spec('three'), 'frank')).toThrow(
+      expect.objectContaining({ status: 429, code: 'TOO_MANY_SESSIONS', headers: { 'Retry-After': '60' } }),
+    );
     expect(() => sessions.get('three')).toThrow(expect.objectContaining({ status: 404 }));
   });
 
   it('forgets an abandoned upload entirely', async () => {
-    const session = new PsiSessions({ maxSessions: 1, maxItems: 10 }).create(spec('s'));
+    const { session } = new PsiSessions({ lifecycle: lifecycle(1), maxItems: 10 }).create(spec('s'), 'dave');
     const first = session.beginUpload('a');
     first.add('x');
     first.abandon();

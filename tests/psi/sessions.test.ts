@@ -18,13 +18,16 @@ describe('POST /psi/sessions', () => {
       participants: ['dave', 'erin'],
       cardinalityOnly: false,
       normalize: { trim: false, caseFold: false },
+      expiresAt: expect.any(String),
     });
+    // A day by default.
+    expect(Date.parse(res.body.expiresAt) - Date.now()).toBeGreaterThan(86_390_000);
   });
 
   it('keeps a chosen id and options; any identified caller may create, without taking part', async () => {
     const body = { participants: ['dave', 'erin', 'frank'], id: 'census_2024-A', cardinalityOnly: true, normalize: { caseFold: true } };
     const res = await create(body, t.as('mallory', 'guest')).expect(201);
-    expect(res.body).toEqual({ ...body, normalize: { trim: false, caseFold: true } });
+    expect(res.body).toEqual({ ...body, normalize: { trim: false, caseFold: true }, expiresAt: expect.any(String) });
   });
 
   it('answers 409 SESSION_EXISTS for an id in use, and keeps the first session', async () => {

@@ -11,7 +11,7 @@ beforeAll(async () => {
   const fixture = fixtureApp();
   logs = fixture.logs;
   t = await serve(fixture.app);
-  limited = await serve(fixtureApp((c) => (c.apps.psi = { role: 'party', maxItems: 5, maxItemBytes: 8, maxUploadBytes: 200 })).app);
+  limited = await serve(fixtureApp((c) => (c.apps.psi = { ...c.apps.psi, maxItems: 5, maxItemBytes: 8, maxUploadBytes: 200 })).app);
 });
 afterAll(() => Promise.all([t.close(), limited.close()]));
 

@@ -1,0 +1,105 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { fixtureApp } from '../helpers/fixtures';
+import { serve, type TestServer } from '../../express/testing';
+import { PARTY, createSession, submit } from './psi-helpers';
+
+/** The example apps with the PSI app's lifecycle settings changed. */
+async function withSessions(settings: Record<string, number>): Promise<TestServer> {
+  return serve(fixtureApp((config) => (config.apps.psi = { role: PARTY, ...settings })).app);
+}
+
+/** A full collection, so that heap figures measure what is still referenced. */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+
+/** Two sets of 100,000 shared items of about 50 characters, and a read of the result; the test keeps none of it. */
+async function fillSession(t: TestServer, id: string): Promise<void> {
+  const shared = Array.from({ length: 100_000 }, (_, i) => `shared-${i}-${'x'.repeat(40)}`);
+  await submit(t, 'dave', id, shared, 'text').expect(201);
+  await submit(t, 'erin', id, shared, 'text').expect(201);
+  await t.as('dave', PARTY).get(`/psi/sessions/${id}/result`).expect(200);
+}
+
+describe('PSI sessions have a life cycle', () => {
+  const servers: TestServer[] = [];
+  afterAll(() => Promise.all(servers.map((t) => t.close())));
+  const server = async (settings: Record<string, number>) => {
+    const t = await withSessions(settings);
+    servers.push(t);
+    return t;
+  };
+
+  it('forgets a session when it expires, sets and result with it', async () => {
+    const t = await server({ ttlSeconds: 1 });
+    const id = await createSession(t, ['dave', 'erin']);
+    await submit(t, 'dave', id, ['a', 'b']).expect(201);
+    await submit(t, 'erin', id, ['b', 'c']).expect(201);
+    await t
+      .as('dave', PARTY)
+      .get(`/psi/sessions/${id}/result`)
+      .expect(200, { intersection: ['b'] });
+    await sleep(1_100);
+    const gone = await t.as('dave', PARTY).get(`/psi/sessions/${id}/result`).expect(404);
+    expect(gone.body.error).toBe('SESSION_NOT_FOUND');
+  });
+
+  it("answers 429 TOO_MANY_SESSIONS with Retry-After at a caller's limit and at the app's", async () => {
+    const t = await server({ maxPerCaller: 1, maxLive: 2 });
+    await createSession(t, ['dave', 'erin']);
+    const mine = await t
+      .as('dave', PARTY)
+      .post('/psi/sessions')
+      .send({ participants: ['dave', 'erin'] })
+      .expect(429);
+    expect(mine.body.error).toBe('TOO_MANY_SESSIONS');
+    expect(mine.headers['retry-after']).toMatch(/^[1-9]\d*$/);
+    await t
+      .as('erin', PARTY)
+      .post('/psi/sessions')
+      .send({ participants: ['dave', 'erin'] })
+      .expect(201);
+    const full = await t
+      .as('frank', PARTY)
+      .post('/psi/sessions')
+      .send({ participants: ['dave', 'erin'] })
+      .expect(429);
+    expect(full.body.message).toMatch(/the most it keeps at once/);
+  });
+
+  it('lets the creator delete a session at any time, a participant only before any set was sent', async () => {
+    const t = await server({});
+    const started = await createSession(t, ['erin', 'frank']);
+    await submit(t, 'erin', started, ['a']).expect(201);
+    await t
+      .as('frank', PARTY)
+      .delete(`/psi/sessions/${started}`)
+      .expect(403, /NOT_ALLOWED_TO_DELETE/);
+    await t.as('gina', 'analyst').delete(`/psi/sessions/${started}`).expect(403);
+    await t.as('dave', PARTY).delete(`/psi/sessions/${started}`).expect(204);
+    await submit(t, 'frank', started, ['a']).expect(404);
+
+    const fresh = await createSession(t, ['erin', 'frank']);
+    await t.as('frank', PARTY).delete(`/psi/sessions/${fresh}`).expect(204);
+    await t.as('frank', PARTY).delete(`/psi/sessions/${fresh}`).expect(404);
+  });
+
+  it('frees the memory of a deleted session: the heap falls back to within a bound of where it was', async () => {
+    const t = await server({});
+    collectGarbage();
+    const before = process.memoryUsage().heapUsed;
+    const id = await createSession(t, ['dave', 'erin']);
+    await fillSession(t, id);
+    collectGarbage();
+    const held = process.memoryUsage().heapUsed - before;
+    // 100,000 items of about 50 characters: several MB in the candidates and the result.
+    expect(held).toBeGreaterThan(5 << 20);
+    await t.as('dave', PARTY).delete(`/psi/sessions/${id}`).expect(204);
+    collectGarbage();
+    const left = process.memoryUsage().heapUsed - before;
+    expect(left).toBeLessThan(held / 4);
+  });
+});
