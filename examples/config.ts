@@ -39,6 +39,7 @@ export const ExamplesConfigSchema = z.strictObject({
   stats: z
     .strictObject({
       ...appRole,
+      ...lifecycleSettings('computations', COMPUTATION_DEFAULTS),
       maxKeysPerParticipant: positiveInt(1_000_000).optional().describe('Keymatch keys one participant may submit (default 10,000).'),
       maxMessageBytes: positiveInt(65_536).optional().describe('Longest keymatch message in UTF-8 bytes (default 280).'),
     })

@@ -1,3 +1,4 @@
+import { type LifecycleLimits, ResourceStore } from '../lifecycle/resource-store';
 import type Big from 'big.js';
 import { type AggregateResult, aggregateDecimals, countTrue } from './aggregate';
 import { type KeyMatch, isMatched, matchesFor } from './keymatch';
@@ -14,18 +15,11 @@ export interface ComputationSpec {
 
 /** Bounds on what the store holds, so that no caller can exhaust the enclave's memory. */
 export interface StoreLimits {
-  /** Computations held at once, across all creators. */
-  maxComputations: number;
-  /** Computations one caller may create. */
-  maxPerCreator: number;
+  /** How long computations live, and how many may live, for the app and per creator. */
+  lifecycle: LifecycleLimits;
   /** Keys one participant may submit to one keymatch computation. */
   maxKeysPerParticipant: number;
 }
-
-/** Default computations held at once. */
-export const DEFAULT_MAX_COMPUTATIONS = 1_000;
-/** Default computations one caller may create: one caller alone cannot fill the store. */
-export const DEFAULT_MAX_PER_CREATOR = 100;
 
 /**
  * A computation where each participant submits one value, and the result is computed the moment
@@ -40,6 +34,11 @@ abstract class AggregateComputation<V> {
   constructor(readonly spec: ComputationSpec) {}
 
   protected abstract reduce(values: ReadonlyMap<string, V>): AggregateResult;
+
+  /** Whether nobody has submitted yet. */
+  untouched(): boolean {
+    return this.submitters.size === 0;
+  }
 
   /** Accepts the caller's one value; `closed` is true when it completed the quorum. */
   submit(caller: string, value: V): { submissions: number; closed: boolean } {
@@ -112,6 +111,11 @@ export class KeymatchComputation {
     readonly maxKeys: number,
   ) {}
 
+  /** Whether nobody has submitted a key yet. */
+  untouched(): boolean {
+    return this.keysOf.size === 0;
+  }
+
   /** Accepts one key from the caller; `matched` is true once the key has reached the quorum. */
   submit(caller: string, key: string, message: string): { matched: boolean; keysSubmitted: number } {
     const submitters = this.keys.get(key) ?? new Map<string, string>();
@@ -146,22 +150,19 @@ export type Computation = DecimalComputation | CountComputation | KeymatchComput
  * synchronously, so concurrent requests apply one after another and never interleave.
  */
 export class Computations {
-  private readonly byName = new Map<string, Computation>();
-  private readonly createdBy = new Map<string, number>();
+  private readonly byName: ResourceStore<Computation>;
 
-  constructor(private readonly limits: StoreLimits) {}
+  constructor(private readonly limits: StoreLimits) {
+    this.byName = new ResourceStore(limits.lifecycle, 'computation', 'COMPUTATION_LIMIT_REACHED');
+  }
 
-  /** Creates a computation: 409 COMPUTATION_EXISTS for a taken name, COMPUTATION_LIMIT_REACHED when full. */
-  create(spec: ComputationSpec, creator: string): Computation {
+  /**
+   * Creates a computation: 409 COMPUTATION_EXISTS for a taken name, 429 COMPUTATION_LIMIT_REACHED
+   * when the app or the creator holds as many live computations as it may.
+   */
+  create(spec: ComputationSpec, creator: string): { computation: Computation; expiresAt: string } {
     if (this.byName.has(spec.name)) {
       throw conflict('COMPUTATION_EXISTS', 'A computation with this name exists already; choose another name.');
-    }
-    if (this.byName.size >= this.limits.maxComputations) {
-      throw conflict('COMPUTATION_LIMIT_REACHED', `This service holds ${this.limits.maxComputations} computations, the most it keeps; no more can be created.`);
-    }
-    const created = this.createdBy.get(creator) ?? 0;
-    if (created >= this.limits.maxPerCreator) {
-      throw conflict('COMPUTATION_LIMIT_REACHED', `You have created ${this.limits.maxPerCreator} computations, the most one caller may create.`);
     }
     const computation =
       spec.type === 'keymatch'
@@ -169,20 +170,34 @@ export class Computations {
         : spec.type === 'count'
           ? new CountComputation(spec)
           : new DecimalComputation(spec, spec.type);
-    this.byName.set(spec.name, computation);
-    this.createdBy.set(creator, created + 1);
-    return computation;
+    this.byName.add(spec.name, creator, computation);
+    return { computation, expiresAt: new Date(this.byName.expiresAt(spec.name)!).toISOString() };
+  }
+
+  /**
+   * Deletes a computation with its submissions and result: its creator may at any time, a
+   * participant only while nobody has submitted.
+   */
+  delete(name: string, caller: string): void {
+    const computation = this.byName.get(name);
+    if (!computation) throw computationNotFound();
+    const participantBeforeAnyone = computation.spec.participants.includes(caller) && computation.untouched();
+    if (this.byName.creatorOf(name) !== caller && !participantBeforeAnyone) {
+      throw forbidden('NOT_ALLOWED_TO_DELETE', 'Only the creator may delete this computation, or a participant while nobody has submitted.');
+    }
+    this.byName.delete(name);
   }
 
   /** The computation named `name`, for one of its participants: 404 if unknown, 403 for anyone else. */
   find(name: string, caller: string): Computation {
     const computation = this.byName.get(name);
-    if (!computation) {
-      throw notFound('COMPUTATION_NOT_FOUND', 'There is no computation with this name; create it with POST /stats/computations.');
-    }
+    if (!computation) throw computationNotFound();
     if (!computation.spec.participants.includes(caller)) {
       throw forbidden('NOT_A_PARTICIPANT', 'Only the participants of this computation may submit to it or read its result.');
     }
     return computation;
   }
 }
+
+const computationNotFound = () =>
+  notFound('COMPUTATION_NOT_FOUND', 'There is no computation with this name (it may have expired or been deleted); create it with POST /stats/computations.');

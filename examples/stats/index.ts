@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import type { ExamplesConfig } from '../config';
+import { COMPUTATION_DEFAULTS, type ExamplesConfig } from '../config';
+import { lifecycleLimits } from '../lifecycle/lifecycle-settings';
 import { eligibleParticipants } from '../eligible-participants';
-import { Computations, CountComputation, DEFAULT_MAX_COMPUTATIONS, DEFAULT_MAX_PER_CREATOR, KeymatchComputation } from './computations';
+import { Computations, CountComputation, KeymatchComputation } from './computations';
 import { ApiRouter, type AppContext, callerOf, errorResponse } from '../../express';
 import {
   AggregateReceipt,
@@ -28,8 +29,7 @@ export function statsApp(settings: ExamplesConfig['stats'], ctx: AppContext): Ap
   const maxMessageBytes = settings?.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const keySchema = keySubmission(maxMessageBytes);
   const store = new Computations({
-    maxComputations: DEFAULT_MAX_COMPUTATIONS,
-    maxPerCreator: DEFAULT_MAX_PER_CREATOR,
+    lifecycle: lifecycleLimits(settings, COMPUTATION_DEFAULTS),
     maxKeysPerParticipant: settings?.maxKeysPerParticipant ?? DEFAULT_MAX_KEYS_PER_PARTICIPANT,
   });
   const eligible = new Set(eligibleParticipants(ctx, settings?.role));
@@ -45,12 +45,14 @@ export function statsApp(settings: ExamplesConfig['stats'], ctx: AppContext): Ap
         body: createComputationBody(eligible, settings?.role),
         responses: {
           201: { description: 'Created; `id` is the name.', schema: CreatedComputation },
-          409: errorResponse('COMPUTATION_EXISTS: the name is taken. COMPUTATION_LIMIT_REACHED: no more computations can be created.'),
+          409: errorResponse('COMPUTATION_EXISTS: the name is taken.'),
+          429: errorResponse('COMPUTATION_LIMIT_REACHED: you, or the app, hold as many live computations as allowed; Retry-After says when one expires.'),
         },
       },
       (req, res, { body }) => {
         const creator = callerOf(req).name;
-        const { spec } = store.create(body, creator);
+        const { computation, expiresAt } = store.create(body, creator);
+        const { spec } = computation;
         ctx.log({
           level: 'info',
           event: 'stats.created',
@@ -59,7 +61,26 @@ export function statsApp(settings: ExamplesConfig['stats'], ctx: AppContext): Ap
           participants: spec.participants.length,
           quorum: spec.quorum,
         });
-        res.status(201).json({ id: spec.name, ...spec });
+        res.status(201).json({ id: spec.name, ...spec, expiresAt });
+      },
+    )
+    .delete(
+      '/computations/:name',
+      {
+        summary: 'Delete a computation, with its submissions and result.',
+        description: 'Its creator may at any time; a participant only while nobody has submitted.',
+        responses: {
+          204: { description: 'Deleted: the computation and all it held are forgotten.' },
+          403: errorResponse('NOT_ALLOWED_TO_DELETE'),
+          404: errorResponse('COMPUTATION_NOT_FOUND'),
+        },
+      },
+      (req, res) => {
+        const { name } = callerOf(req);
+        const computation = String(req.params.name);
+        store.delete(computation, name);
+        ctx.log({ level: 'info', event: 'stats.deleted', computation, by: name });
+        res.status(204).end();
       },
     )
     .post(

@@ -80,6 +80,7 @@ export const CreatedComputation = z.object({
   type: z.enum(COMPUTATION_TYPES),
   participants: z.array(z.string()),
   quorum: z.number().int(),
+  expiresAt: z.string().describe('When the computation, its submissions and its result are forgotten (ISO 8601); DELETE forgets it sooner.'),
 });
 
 /** What one participant submits to a sum, mean, median, min or max computation. */

@@ -19,7 +19,8 @@ describe('POST /stats/computations', () => {
   it.each(['sum', 'mean', 'median', 'min', 'max', 'count', 'keymatch'])('creates a %s computation and answers 201 with its id', async (type) => {
     const name = uniqueName(type);
     const res = await create({ name, type, participants: analysts, quorum: 2 }).expect(201);
-    expect(res.body).toEqual({ id: name, name, type, participants: analysts, quorum: 2 });
+    expect(res.body).toEqual({ id: name, name, type, participants: analysts, quorum: 2, expiresAt: expect.any(String) });
+    expect(Date.parse(res.body.expiresAt) - Date.now()).toBeGreaterThan(86_390_000);
   });
 
   it('lets any identified caller create, also one that does not take part', async () => {
@@ -75,11 +76,30 @@ describe('POST /stats/computations', () => {
     expect(res.body.error).toBe('BODY_TOO_LARGE');
   });
 
-  it('answers 409 COMPUTATION_LIMIT_REACHED once one caller created 100 computations; others still can', async () => {
+  it('answers 429 COMPUTATION_LIMIT_REACHED with Retry-After once one caller has 100 live computations; others still can, and a delete frees a slot', async () => {
     for (let i = 0; i < 100; i++) await create({ ...valid, name: `ivan-${i}` }, 'ivan').expect(201);
-    const res = await create({ ...valid, name: 'ivan-100' }, 'ivan').expect(409);
+    const res = await create({ ...valid, name: 'ivan-100' }, 'ivan').expect(429);
     expect(res.body.error).toBe('COMPUTATION_LIMIT_REACHED');
+    expect(Number(res.headers['retry-after'])).toBeGreaterThan(86_000);
     await create({ ...valid, name: 'hank-after-ivan' }, 'hank').expect(201);
+    await t.as('ivan', 'analyst').delete('/stats/computations/ivan-0').expect(204);
+    await create({ ...valid, name: 'ivan-100' }, 'ivan').expect(201);
+  });
+
+  it('lets the creator delete a computation at any time, a participant only before anyone submitted', async () => {
+    const started = await createComputation(t, 'sum', ['gina', 'hank'], 2);
+    await submit(t, 'gina', started, { value: 1 }).expect(201);
+    await t
+      .as('hank', 'analyst')
+      .delete(`/stats/computations/${started}`)
+      .expect(403, /NOT_ALLOWED_TO_DELETE/);
+    await t.as('mallory', 'guest').delete(`/stats/computations/${started}`).expect(403);
+    const fresh = await createComputation(t, 'sum', ['gina', 'hank'], 2);
+    await t.as('hank', 'analyst').delete(`/stats/computations/${fresh}`).expect(204);
+    await t
+      .as('hank', 'analyst')
+      .delete(`/stats/computations/${fresh}`)
+      .expect(404, /COMPUTATION_NOT_FOUND/);
   });
 });
 

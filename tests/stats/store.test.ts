@@ -13,18 +13,20 @@ const codeOf = (f: () => unknown) => {
 };
 
 describe('Computations store limits', () => {
-  it('refuses to hold more than maxComputations, whoever creates them', () => {
-    const store = new Computations({ maxComputations: 3, maxPerCreator: 2, maxKeysPerParticipant: 1 });
+  const lifecycle = (maxLive: number, maxPerCaller: number) => ({ ttlMs: 60_000, maxLive, maxPerCaller });
+
+  it('refuses to hold more than its limits of live computations, overall and per creator (429)', () => {
+    const store = new Computations({ lifecycle: lifecycle(3, 2), maxKeysPerParticipant: 1 });
     store.create(spec('one'), 'x');
     store.create(spec('two'), 'x');
-    expect(codeOf(() => store.create(spec('three'), 'x'))).toEqual([409, 'COMPUTATION_LIMIT_REACHED']);
+    expect(codeOf(() => store.create(spec('three'), 'x'))).toEqual([429, 'COMPUTATION_LIMIT_REACHED']);
     store.create(spec('three'), 'y');
-    expect(codeOf(() => store.create(spec('four'), 'z'))).toEqual([409, 'COMPUTATION_LIMIT_REACHED']);
+    expect(codeOf(() => store.create(spec('four'), 'z'))).toEqual([429, 'COMPUTATION_LIMIT_REACHED']);
     expect(codeOf(() => store.create(spec('one'), 'z'))).toEqual([409, 'COMPUTATION_EXISTS']);
   });
 
   it('finds a computation only for its participants', () => {
-    const store = new Computations({ maxComputations: 3, maxPerCreator: 3, maxKeysPerParticipant: 1 });
+    const store = new Computations({ lifecycle: lifecycle(3, 3), maxKeysPerParticipant: 1 });
     store.create(spec('one'), 'x');
     expect(store.find('one', 'a')).toBeInstanceOf(DecimalComputation);
     expect(codeOf(() => store.find('one', 'x'))).toEqual([403, 'NOT_A_PARTICIPANT']);
