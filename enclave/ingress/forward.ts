@@ -4,12 +4,20 @@ import { connectTarget } from '../../transport/connect';
 import type { Logger } from '../../contract/log';
 import type { Caller } from './caller-directory';
 import { requestHeadersForApp, responseHeadersForClient } from './headers';
+import { isReplayable, waitUntil } from './replayable';
 import { sendError } from './respond';
 
 /** Errors that mean nothing listens where the app should: it is starting, restarting or gone. */
 const APP_DOWN = new Set(['ECONNREFUSED', 'ENOENT', 'ECONNRESET', 'EPIPE', 'EACCES']);
 /** What a client told "the app is down" should wait before retrying, in seconds. */
 export const RETRY_AFTER_SECONDS = '1';
+/**
+ * How long a replayable request (GET, HEAD, OPTIONS without a body) waits for a restarting app
+ * before it is answered 503: longer than the app host's first restart backoff and start time.
+ */
+export const REPLAY_WINDOW_MS = 5_000;
+/** The pause after a replayable attempt failed, before readiness is looked at again. */
+const REPLAY_PAUSE_MS = 50;
 
 /**
  * Forwards requests to the app over a keep-alive connection pool, streaming both bodies with
@@ -23,6 +31,8 @@ export class AppForwarder {
   constructor(
     app: Address,
     private readonly log: Logger,
+    /** Whether the app listens now (always, when the ingress is not told). */
+    private readonly isAppReady: () => boolean = () => true,
   ) {
     const target = connectTarget(app);
     this.target = 'path' in target ? { socketPath: target.path } : { host: target.host, port: target.port };
@@ -31,9 +41,37 @@ export class AppForwarder {
   /**
    * Sends `req` to the app as `caller` (anonymous when undefined) and relays the answer. A body
    * beyond `maxBodyBytes` is 413; an unreachable app is 503 (nothing listens) or 502 (it failed
-   * mid-request) with a JSON body; a client that goes away aborts the app's request.
+   * mid-request) with a JSON body; a client that goes away aborts the app's request. A replayable
+   * request (see isReplayable) that reached no app, because it is restarting, waits for it within
+   * `REPLAY_WINDOW_MS` and is sent once more, so no GET is lost to a restart.
    */
   forward(req: IncomingMessage, res: ServerResponse, caller: Caller | undefined, maxBodyBytes: number): void {
+    const replayUntil = isReplayable(req) ? Date.now() + REPLAY_WINDOW_MS : undefined;
+    if (this.isAppReady()) return this.send(req, res, caller, maxBodyBytes, replayUntil);
+    if (replayUntil === undefined) return unavailable(res, req);
+    void this.replayWhenReady(req, res, caller, maxBodyBytes, replayUntil);
+  }
+
+  /**
+   * Sends a replayable request again once the app is ready, until `replayUntil`. The app host
+   * notices a dead app a moment after connections to it start failing, so an attempt can fail
+   * while the app still looks ready: each failure waits a little before looking again.
+   */
+  private async replayWhenReady(
+    req: IncomingMessage,
+    res: ServerResponse,
+    caller: Caller | undefined,
+    maxBodyBytes: number,
+    replayUntil: number,
+  ): Promise<void> {
+    const ready = await waitUntil(this.isAppReady, replayUntil - Date.now(), () => res.destroyed);
+    if (res.destroyed) return;
+    if (ready) this.send(req, res, caller, maxBodyBytes, replayUntil);
+    else unavailable(res, req);
+  }
+
+  /** One attempt; a replayable request that reached no app goes again until `replayUntil`. */
+  private send(req: IncomingMessage, res: ServerResponse, caller: Caller | undefined, maxBodyBytes: number, replayUntil: number | undefined): void {
     const declared = req.headers['content-length'];
     if (declared !== undefined && Number(declared) > maxBodyBytes) return tooLarge(res, maxBodyBytes);
 
@@ -56,8 +94,13 @@ export class AppForwarder {
       if (res.headersSent) res.destroy();
       else tooLarge(res, maxBodyBytes);
     };
-    req.on('data', count);
-    req.pipe(upstream);
+    if (isReplayable(req)) {
+      // No body to stream, and the request may be sent a second time after its end was read.
+      upstream.end();
+    } else {
+      req.on('data', count);
+      req.pipe(upstream);
+    }
 
     upstream.on('response', (answer: IncomingMessage) => {
       res.writeHead(answer.statusCode ?? 502, answer.statusMessage, responseHeadersForClient(answer.rawHeaders));
@@ -74,12 +117,12 @@ export class AppForwarder {
         return;
       }
       const down = APP_DOWN.has(e.code ?? '');
-      this.log({ level: 'error', event: 'app_unreachable', code: e.code ?? 'UNKNOWN', method: req.method, path: pathOf(req.url) });
-      if (down) {
-        sendError(res, 503, 'APP_UNAVAILABLE', 'The app is not answering right now (starting or restarting); retry shortly.', {
-          close: !req.complete,
-          headers: { 'retry-after': RETRY_AFTER_SECONDS },
-        });
+      const replay = down && replayUntil !== undefined && Date.now() + REPLAY_PAUSE_MS < replayUntil;
+      this.log({ level: 'error', event: 'app_unreachable', code: e.code ?? 'UNKNOWN', method: req.method, path: pathOf(req.url), replayed: replay });
+      if (replay) {
+        setTimeout(() => void this.replayWhenReady(req, res, caller, maxBodyBytes, replayUntil), REPLAY_PAUSE_MS);
+      } else if (down) {
+        unavailable(res, req);
       } else {
         sendError(res, 502, 'BAD_GATEWAY', 'The app failed to answer this request.', { close: !req.complete });
       }
@@ -94,6 +137,13 @@ export class AppForwarder {
   close(): void {
     this.agent.destroy();
   }
+}
+
+function unavailable(res: ServerResponse, req: IncomingMessage): void {
+  sendError(res, 503, 'APP_UNAVAILABLE', 'The app is not answering right now (starting or restarting); retry shortly.', {
+    close: !req.complete,
+    headers: { 'retry-after': RETRY_AFTER_SECONDS },
+  });
 }
 
 function tooLarge(res: ServerResponse, maxBodyBytes: number): void {

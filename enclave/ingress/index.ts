@@ -9,7 +9,7 @@ import type { Address } from '../../transport/address';
 import { listenOn } from '../../transport/listen';
 import { ManagedServer } from '../../transport/managed-server';
 import { type Caller, CallerDirectory, type EnclaveEntry, type UserEntry } from './caller-directory';
-import { AppForwarder, RETRY_AFTER_SECONDS, pathOf } from './forward';
+import { AppForwarder, pathOf } from './forward';
 import { RateLimit } from './rate-limit';
 import { rawErrorResponse, sendError } from './respond';
 import { WELL_KNOWN_PREFIX, WellKnown } from './well-known';
@@ -36,7 +36,10 @@ export interface IngressOptions {
   users: UserEntry[];
   /** Peer enclaves identified by the attestation document in their client certificate. */
   enclaves: EnclaveEntry[];
-  /** While false, requests for the app get 503 `APP_UNAVAILABLE` with Retry-After at once. */
+  /**
+   * While false, requests for the app get 503 `APP_UNAVAILABLE` with Retry-After at once, but for
+   * GET, HEAD and OPTIONS without a body, which wait for the app a few seconds (see forward.ts).
+   */
   isAppReady?: () => boolean;
   /** Structured log lines (default: JSON lines on stdout). Never given bodies, keys or query strings. */
   log?: Logger;
@@ -114,7 +117,7 @@ export async function startIngress(options: IngressOptions): Promise<Ingress> {
     rateLimit: new RateLimit(limits.attestationsPerMinute, limits.attestationsPerMinute * OVERALL_ATTESTATION_FACTOR),
     log,
   });
-  const forwarder = new AppForwarder(options.app, log);
+  const forwarder = new AppForwarder(options.app, log, options.isAppReady);
   /** The caller of each TLS connection, settled once when its handshake completes. */
   const callerOf = new WeakMap<Socket, Caller | null>();
   /** The response each connection is producing, so a parse error is never written into the middle of one. */
@@ -185,12 +188,6 @@ export async function startIngress(options: IngressOptions): Promise<Ingress> {
       // counted as itself: one busy client cannot use up the documents of the others.
       const client = caller ? `caller:${caller.name}` : `address:${req.socket.remoteAddress ?? 'local'}`;
       return wellKnown.handle(req, res, path, queryAt < 0 ? '' : url.slice(queryAt + 1), client);
-    }
-    if (options.isAppReady && !options.isAppReady()) {
-      return sendError(res, 503, 'APP_UNAVAILABLE', 'The app is starting or restarting; retry shortly.', {
-        close: !req.complete,
-        headers: { 'retry-after': RETRY_AFTER_SECONDS },
-      });
     }
     forwarder.forward(req, res, caller, limits.maxBodyBytes);
   };

@@ -5,6 +5,7 @@ import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { type Stack, parseResponses, patternChunk, rawExchange, request, startStack, waitFor } from '../../helpers/network-harness';
+import { REPLAY_WINDOW_MS } from '../../../enclave/ingress/forward';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -184,10 +185,10 @@ describe('ingress limits', () => {
 });
 
 describe('when the app is down', () => {
-  it('answers 503 with Retry-After at once while the app is not ready, and still serves attestation', async () => {
+  it('answers a request with a body 503 with Retry-After at once while the app is not ready, and still serves attestation', async () => {
     const notReady = await stack.another({ isAppReady: () => false });
     const started = Date.now();
-    const res = await request(notReady.port, { path: '/hello', credentials: stack.clients.alice });
+    const res = await request(notReady.port, { method: 'POST', path: '/echo/x', body: 'x', credentials: stack.clients.alice });
     expect(Date.now() - started).toBeLessThan(1_000);
     expect(res.status).toBe(503);
     expect(res.headers['retry-after']).toBe('1');
@@ -195,6 +196,29 @@ describe('when the app is down', () => {
     expect((await request(notReady.port, { path: '/.well-known/cloister/attestation' })).status).toBe(200);
     await notReady.close();
   });
+
+  it('holds a GET while the app restarts and sends it once the app is back', async () => {
+    let ready = false;
+    const restarting = await stack.another({ isAppReady: () => ready });
+    const started = Date.now();
+    const pending = request(restarting.port, { path: '/hello', credentials: stack.clients.alice });
+    setTimeout(() => (ready = true), 500);
+    const res = await pending;
+    expect(res.status).toBe(200);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(450);
+    await restarting.close();
+  });
+
+  it('answers a GET 503 with Retry-After when the app is not back within the replay window', async () => {
+    const notReady = await stack.another({ isAppReady: () => false });
+    const started = Date.now();
+    const res = await request(notReady.port, { path: '/hello', credentials: stack.clients.alice });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(REPLAY_WINDOW_MS - 50);
+    expect(Date.now() - started).toBeLessThan(REPLAY_WINDOW_MS + 2_000);
+    expect(res.status).toBe(503);
+    expect(res.headers['retry-after']).toBe('1');
+    await notReady.close();
+  }, 15_000);
 
   it('answers 503 quickly when nothing listens at the app socket, or the app port', async () => {
     for (const app of [

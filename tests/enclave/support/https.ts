@@ -1,7 +1,7 @@
 import { Agent, request } from 'node:https';
 
 /** A response, or how the request failed. */
-export type Outcome = { status: number; body: string; ms: number } | { error: string; ms: number };
+export type Outcome = { status: number; body: string; ms: number; retryAfter?: string } | { error: string; ms: number };
 
 /** A TLS client for the ingress: alice's certificate when given, the enclave's self-signed key accepted. */
 export function ingressAgent(identity?: { keyPem: string; certPem: string }, maxSockets = 50): Agent {
@@ -34,7 +34,8 @@ export function call(target: Target, path: string, agent: Agent, options: { meth
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, ms: Date.now() - started }));
+      const retryAfter = res.headers['retry-after'];
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, ms: Date.now() - started, ...(retryAfter !== undefined && { retryAfter }) }));
       res.on('error', (e: NodeJS.ErrnoException) => resolve({ error: e.code ?? e.message, ms: Date.now() - started }));
       res.on('close', () => {
         if (!res.complete) resolve({ error: 'RESPONSE_CUT', ms: Date.now() - started });
@@ -67,7 +68,8 @@ export function streamingCall(target: Target, path: string, agent: Agent, conten
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, ms: Date.now() - started }));
+      const retryAfter = res.headers['retry-after'];
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, ms: Date.now() - started, ...(retryAfter !== undefined && { retryAfter }) }));
       res.on('close', () => {
         if (!res.complete) resolve({ error: 'RESPONSE_CUT', ms: Date.now() - started });
       });
