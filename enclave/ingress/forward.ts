@@ -102,6 +102,12 @@ export class AppForwarder {
       req.pipe(upstream);
     }
 
+    // The client went away (or its response was cut): the app need not go on working for nobody.
+    const abandon = () => {
+      if (!res.writableFinished) upstream.destroy();
+    };
+    res.on('close', abandon);
+
     upstream.on('response', (answer: IncomingMessage) => {
       res.writeHead(answer.statusCode ?? 502, answer.statusMessage, responseHeadersForClient(answer.rawHeaders));
       answer.pipe(res);
@@ -120,16 +126,14 @@ export class AppForwarder {
       const replay = down && replayUntil !== undefined && Date.now() + REPLAY_PAUSE_MS < replayUntil;
       this.log({ level: 'error', event: 'app_unreachable', code: e.code ?? 'UNKNOWN', method: req.method, path: pathOf(req.url), replayed: replay });
       if (replay) {
+        // The next attempt watches the client itself.
+        res.off('close', abandon);
         setTimeout(() => void this.replayWhenReady(req, res, caller, maxBodyBytes, replayUntil), REPLAY_PAUSE_MS);
       } else if (down) {
         unavailable(res, req);
       } else {
         sendError(res, 502, 'BAD_GATEWAY', 'The app failed to answer this request.', { close: !req.complete });
       }
-    });
-    // The client went away (or its response was cut): the app need not go on working for nobody.
-    res.on('close', () => {
-      if (!res.writableFinished) upstream.destroy();
     });
   }
 
