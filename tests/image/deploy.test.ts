@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
-import { parentProcesses } from '../../cli/run';
+import { parentProcesses } from '../../parent/supervisor';
 
 /* deploy/: the files agree with each other and with what `cloister run` starts. */
 
