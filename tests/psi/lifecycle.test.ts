@@ -13,7 +13,10 @@ async function withSessions(settings: Record<string, number>): Promise<TestServe
 /** A full collection, so that heap figures measure what is still referenced. */
 function collectGarbage(): void {
   setFlagsFromString('--expose-gc');
-  (runInNewContext('gc') as () => void)();
+  const gc = runInNewContext('gc') as () => void;
+  // Twice: the first pass can leave what only its finalisers released.
+  gc();
+  gc();
 }
 
 /** Two sets of 100,000 shared items of about 50 characters, and a read of the result; the test keeps none of it. */
@@ -87,19 +90,17 @@ describe('PSI sessions have a life cycle', () => {
     await t.as('frank', PARTY).delete(`/psi/sessions/${fresh}`).expect(404);
   });
 
-  it('frees the memory of a deleted session: the heap falls back to within a bound of where it was', async () => {
+  it('frees the memory of a deleted session: deleting it gives back what filling it took', async () => {
     const t = await server({});
-    collectGarbage();
-    const before = process.memoryUsage().heapUsed;
     const id = await createSession(t, ['dave', 'erin']);
     await fillSession(t, id);
     collectGarbage();
-    const held = process.memoryUsage().heapUsed - before;
-    // 100,000 items of about 50 characters: several MB in the candidates and the result.
-    expect(held).toBeGreaterThan(5 << 20);
+    const filled = process.memoryUsage().heapUsed;
     await t.as('dave', PARTY).delete(`/psi/sessions/${id}`).expect(204);
     collectGarbage();
-    const left = process.memoryUsage().heapUsed - before;
-    expect(left).toBeLessThan(held / 4);
+    const freed = filled - process.memoryUsage().heapUsed;
+    // 100,000 items of about 50 characters: at least 5 MB between the candidates and the result,
+    // all of which the session alone held.
+    expect(freed).toBeGreaterThan(5 << 20);
   });
 });
