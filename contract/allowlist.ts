@@ -16,7 +16,11 @@ export interface EgressTarget {
  * The canonical form of a host name or IP literal, or `undefined` if it is not one: the WHATWG
  * URL parser's host (the form `fetch` dials: lower case, IDNA-mapped, IPv4 dotted decimal, IPv6
  * compressed in brackets), without one trailing dot. Anything that could carry a port, userinfo,
- * a path or an escape is refused rather than re-read as some other host.
+ * a path or an escape is refused rather than re-read as some other host. An IPv4 address is
+ * accepted only as it is written canonically (four decimal parts, no leading zeros, no trailing
+ * dot): `2130706433`, `0x7f000001`, `0177.0.0.1` and `127.1` all name 127.0.0.1 to a URL parser
+ * and to a resolver, and a list that names `127.0.0.1` must not be reached by them. Since a host
+ * whose last label is numeric parses as IPv4, no name that passes here reads as a number.
  */
 export function canonicalHost(raw: string): string | undefined {
   const bracketed = raw.includes(':') && !raw.startsWith('[') ? `[${raw}]` : raw;
@@ -28,10 +32,14 @@ export function canonicalHost(raw: string): string | undefined {
   } catch {
     return undefined;
   }
+  if (IPV4.test(hostname) && hostname !== raw) return undefined;
   const host = hostname.endsWith('.') ? hostname.slice(0, -1) : hostname;
   // An empty label is no DNS name, and refusing it keeps this idempotent (`a..` never becomes `a`).
   return host.split('.').includes('') ? undefined : host;
 }
+
+/** How the URL parser writes every IPv4 address it reads. */
+const IPV4 = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 
 /** `host:port`, IPv6 in brackets (as `canonicalHost` gives it). */
 export const describeTarget = (target: EgressTarget): string => `${target.host}:${target.port}`;

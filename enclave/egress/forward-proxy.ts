@@ -47,6 +47,8 @@ interface Refusal {
   message: string;
 }
 
+const HTTP_PORT = 80;
+
 const REASONS: Record<Refusal['status'], string> = { 400: 'Bad Request', 403: 'Forbidden', 502: 'Bad Gateway', 503: 'Service Unavailable' };
 
 /**
@@ -134,8 +136,18 @@ export async function startForwardProxy(options: ForwardProxyOptions): Promise<F
     });
   });
 
+  // Requests a client sent on the connection after its first one. Each forwarded request is
+  // answered with Connection: close, so a later one could never be answered: it is refused
+  // before anything reaches a target, and the client sends it again on a new connection.
+  const served = new WeakSet<Socket>();
+
   // GET http://host:port/path — forwarded through a tunnel of its own, in origin form.
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (served.has(req.socket)) {
+      req.resume();
+      return answer(res, refusal(400, 'ONE_REQUEST_PER_CONNECTION', 'this proxy answers one request per connection; send it again on a new one'));
+    }
+    served.add(req.socket);
     const checked = checkAbsolute(req);
     const allowed = isRefusal(checked) ? checked : check(checked.target);
     if (isRefusal(allowed)) {
@@ -251,12 +263,16 @@ function hostHeaders(req: IncomingMessage): string[] {
   return values;
 }
 
-/** The Host header agrees with the target (a Host without a port names the target's port), or a refusal. */
-function checkHost(req: IncomingMessage, target: EgressTarget, required: boolean): Refusal | undefined {
+/**
+ * The Host header agrees with the target, or a refusal. A Host without a port names `defaultPort`:
+ * http's 80 for an absolute URI (so `http://a:8080/` with `Host: a` disagrees), the target's own
+ * port for CONNECT.
+ */
+function checkHost(req: IncomingMessage, target: EgressTarget, required: boolean, defaultPort: number): Refusal | undefined {
   const hosts = hostHeaders(req);
   if (hosts.length > 1) return refusal(400, 'MALFORMED_REQUEST', 'more than one Host header');
   if (hosts.length === 0) return required ? refusal(400, 'MALFORMED_REQUEST', 'an HTTP/1.1 request needs a Host header') : undefined;
-  const host = parseAuthority(hosts[0]!, target.port);
+  const host = parseAuthority(hosts[0]!, defaultPort);
   if (!host || host.host !== target.host || host.port !== target.port) {
     return refusal(403, 'HOST_MISMATCH', `the Host header does not name ${describeTarget(target)}, the target of the request line`);
   }
@@ -264,13 +280,27 @@ function checkHost(req: IncomingMessage, target: EgressTarget, required: boolean
 }
 
 function checkConnect(req: IncomingMessage): EgressTarget | Refusal {
+  const version = checkVersion(req);
+  if (version) return version;
   const target = parseAuthority(req.url ?? '');
   if (!target) return refusal(400, 'MALFORMED_TARGET', 'CONNECT needs host:port (a host name or IP literal and a port, nothing else)');
-  return checkHost(req, target, false) ?? target;
+  return checkHost(req, target, false, target.port) ?? target;
+}
+
+/**
+ * HTTP/1.0 or 1.1 only. A request line without a version is what the parser makes of
+ * `CONNECT a:443` followed by a bare LF: whatever came after it would be read as tunnel bytes.
+ */
+function checkVersion(req: IncomingMessage): Refusal | undefined {
+  return req.httpVersionMajor === 1 && (req.httpVersionMinor === 0 || req.httpVersionMinor === 1)
+    ? undefined
+    : refusal(400, 'MALFORMED_REQUEST', 'the request line must end with HTTP/1.1 (or HTTP/1.0) and CRLF');
 }
 
 /** The target and the origin-form path of an absolute-URI request, or a refusal. */
 function checkAbsolute(req: IncomingMessage): { target: EgressTarget; path: string } | Refusal {
+  const version = checkVersion(req);
+  if (version) return version;
   const raw = req.url ?? '';
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(raw);
   if (!scheme) return refusal(400, 'MALFORMED_TARGET', 'this is a forward proxy: send an absolute http:// URL, or CONNECT host:port');
@@ -284,7 +314,7 @@ function checkAbsolute(req: IncomingMessage): { target: EgressTarget; path: stri
   if (authority.includes('@')) return refusal(403, 'USERINFO_NOT_ALLOWED', 'a URL with user:password@ is not forwarded');
   if (path.startsWith('?')) path = `/${path}`;
   if (!path.startsWith('/') || path.includes('#')) return refusal(400, 'MALFORMED_TARGET', 'the URL has no valid path');
-  const target = parseAuthority(authority, 80);
+  const target = parseAuthority(authority, HTTP_PORT);
   if (!target) return refusal(400, 'MALFORMED_TARGET', 'the URL has no valid host and port');
   // The WHATWG parser (what fetch would use) must read the same host and port, or the URL is ambiguous.
   let url: URL;
@@ -294,10 +324,10 @@ function checkAbsolute(req: IncomingMessage): { target: EgressTarget; path: stri
     return refusal(400, 'MALFORMED_TARGET', 'the URL does not parse');
   }
   if (url.username !== '' || url.password !== '') return refusal(403, 'USERINFO_NOT_ALLOWED', 'a URL with user:password@ is not forwarded');
-  if (canonicalHost(url.hostname) !== target.host || (url.port === '' ? 80 : Number(url.port)) !== target.port) {
+  if (canonicalHost(url.hostname) !== target.host || (url.port === '' ? HTTP_PORT : Number(url.port)) !== target.port) {
     return refusal(400, 'MALFORMED_TARGET', 'the URL is ambiguous');
   }
-  return checkHost(req, target, true) ?? { target, path };
+  return checkHost(req, target, true, HTTP_PORT) ?? { target, path };
 }
 
 /**
@@ -325,6 +355,8 @@ function forward(req: IncomingMessage, res: ServerResponse, path: string, tunnel
     for (let i = 0; i < answer.rawHeaders.length; i += 2) {
       if (!HOP_BY_HOP_HEADERS.has(answer.rawHeaders[i]!.toLowerCase())) back.push(answer.rawHeaders[i]!, answer.rawHeaders[i + 1]!);
     }
+    // One request per connection (see `served`): the client learns it is the last one.
+    back.push('Connection', 'close');
     res.writeHead(answer.statusCode ?? 502, answer.statusMessage, back);
     answer.pipe(res);
     answer.on('error', () => res.destroy());

@@ -21,8 +21,15 @@ const CASES: [string, number, boolean][] = [
   ['api.example.com.evil.net', 443, false],
   ['mixed.example.org', 8443, true],
   ['127.0.0.1', 8080, true],
-  ['2130706433', 8080, true], // the same IPv4 address in another notation, as fetch would dial it
-  ['0x7f.0.0.1', 8080, true],
+  // The same IPv4 address in other notations, which a URL parser and a resolver read as 127.0.0.1:
+  // refused, so that the list is reached only by the spelling it names (DESIGN.md, invariant 4).
+  ['2130706433', 8080, false],
+  ['0x7f.0.0.1', 8080, false],
+  ['0x7f000001', 8080, false],
+  ['0177.0.0.1', 8080, false],
+  ['127.000.0.1', 8080, false],
+  ['127.1', 8080, false],
+  ['127.0.0.1.', 8080, false],
   ['127.0.0.2', 8080, false],
   ['localhost', 8080, false],
   ['[::1]', 9000, true],

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { type IncomingHttpHeaders, type Server, createServer } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
@@ -180,6 +181,19 @@ describe('every bypass attempt is refused before any connection is made', () => 
     ['CONNECT to an out-of-range port', () => `CONNECT 127.0.0.1:${a() + 65_536} HTTP/1.1\r\n\r\n`, 400, 'MALFORMED_TARGET'],
     ['an origin-form request to the proxy itself', () => `GET /x HTTP/1.1\r\nHost: 127.0.0.1:${a()}\r\n\r\n`, 400, 'MALFORMED_TARGET'],
     ['https in absolute form', () => `GET https://127.0.0.1:${a()}/ HTTP/1.1\r\nHost: 127.0.0.1:${a()}\r\n\r\n`, 400, 'MALFORMED_TARGET'],
+    // The listed 127.0.0.1 in other spellings a URL parser or a resolver reads the same way.
+    ...['2130706433', '0x7f000001', '0177.0.0.1', '127.1', '127.000.0.1', '0x7f.0.0.1', '127.0.0.1.'].flatMap(
+      (spelling): [string, () => string, number, string][] => [
+        [`CONNECT to ${spelling}`, () => `CONNECT ${spelling}:${a()} HTTP/1.1\r\n\r\n`, 400, 'MALFORMED_TARGET'],
+        [`an absolute URI to ${spelling}`, () => `GET http://${spelling}:${a()}/ HTTP/1.1\r\nHost: ${spelling}:${a()}\r\n\r\n`, 400, 'MALFORMED_TARGET'],
+      ],
+    ),
+    ['CONNECT whose target is cut by a bare LF', () => `CONNECT 127.0.0.1:${a()}\nexample.com:443 HTTP/1.1\r\n\r\n`, 400, 'MALFORMED_REQUEST'],
+    ['a CONNECT line without an HTTP version', () => `CONNECT 127.0.0.1:${a()}\r\n\r\n`, 400, 'MALFORMED_REQUEST'],
+    ['an absolute-URI line without an HTTP version', () => `GET http://127.0.0.1:${a()}/\r\n\r\n`, 400, 'MALFORMED_REQUEST'],
+    ['a bare CR in a header', () => `CONNECT 127.0.0.1:${a()} HTTP/1.1\r\nHost: 127.0.0.1\r:${a()}\r\n\r\n`, 400, ''],
+    ['a bare LF ending a header', () => `GET http://127.0.0.1:${a()}/ HTTP/1.1\r\nHost: 127.0.0.1:${a()}\nX: y\r\n\r\n`, 400, ''],
+    ['an absolute URI whose Host omits the port the URI names', () => `GET http://127.0.0.1:${a()}/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, 403, 'HOST_MISMATCH'],
   ];
 
   it.each(cases)('%s', async (_name, request, status, error) => {
@@ -193,6 +207,38 @@ describe('every bypass attempt is refused before any connection is made', () => 
     }
     expect(totalConnections()).toBe(before);
   });
+
+  it('answers the first of several absolute-URI requests sent in one write and closes; the others reach no target', async () => {
+    const seenBefore = allowed.seen.length;
+    const one = (path: string) => `GET http://127.0.0.1:${a()}${path} HTTP/1.1\r\nHost: 127.0.0.1:${a()}\r\n\r\n`;
+    const answer = await raw(proxy, one('/first') + one('/second') + one('/third'));
+    expect(answer.status).toBe(200);
+    expect(answer.text).toMatch(/\r\nConnection: close\r\n/i);
+    expect(answer.text).toContain('"path":"/first"');
+    expect(allowed.seen.slice(seenBefore).map((s) => s.path)).toEqual(['/first']);
+  });
+
+  it('lets no bare CR or LF anywhere in a request head reach a target (property)', async () => {
+    const heads = [
+      () => `CONNECT 127.0.0.1:${a()} HTTP/1.1\r\nHost: 127.0.0.1:${a()}\r\n\r\n`,
+      () => `GET http://127.0.0.1:${a()}/p HTTP/1.1\r\nHost: 127.0.0.1:${a()}\r\n\r\n`,
+    ];
+    await fc.assert(
+      fc.asyncProperty(fc.nat({ max: heads.length - 1 }), fc.nat(), fc.constantFrom('\r', '\n'), async (which, at, stray) => {
+        const head = heads[which]!();
+        // Anywhere after the first byte of the request line and before the blank line that ends the
+        // head, but not inside an existing CRLF. (Line breaks before the request line are not part
+        // of a request: HTTP lets a server skip them, and the parser does.)
+        const positions = [...head.slice(0, -4)].flatMap((_, i) => (i === 0 || head.slice(i - 1, i + 1) === '\r\n' ? [] : [i]));
+        const position = positions[at % positions.length]!;
+        const before = totalConnections();
+        const answer = await raw(proxy, head.slice(0, position) + stray + head.slice(position), 1_000);
+        expect(answer.status === 0 || answer.status >= 400).toBe(true);
+        expect(totalConnections()).toBe(before);
+      }),
+      { numRuns: 40 },
+    );
+  }, 60_000);
 
   it('the refusal names the host and port', async () => {
     const answer = await raw(proxy, `CONNECT example.com:${a()} HTTP/1.1\r\n\r\n`);
@@ -216,6 +262,10 @@ describe('the relay enforces the list on its own', () => {
     ['an unlisted port', () => ({ v: 1, host: '127.0.0.1', port: unlisted.port })],
     ['an IP literal of a listed name', () => ({ v: 1, host: '127.0.0.1', port: named.port })],
     ['a subdomain', () => ({ v: 1, host: 'sub.localhost', port: named.port })],
+    ['the listed IPv4 address in decimal', () => ({ v: 1, host: '2130706433', port: allowed.port })],
+    ['the listed IPv4 address in hex', () => ({ v: 1, host: '0x7f000001', port: allowed.port })],
+    ['the listed IPv4 address in octal', () => ({ v: 1, host: '0177.0.0.1', port: allowed.port })],
+    ['the listed IPv4 address shortened', () => ({ v: 1, host: '127.1', port: allowed.port })],
   ])('refuses %s with NOT_ALLOWED and connects nowhere', async (_name, request) => {
     const before = totalConnections();
     const reply = await ask(`${JSON.stringify(request())}\n`);
