@@ -20,7 +20,7 @@ const WARMUP_ROUNDS = 50;
 
 const user = (name: string) => ({ name, role: 'bidder', key: `sha256:${createHash('sha256').update(name).digest('hex')}` });
 /** Every round of a run (and its warm-up) stays live, so the limits are set to hold them all. */
-const LIVE_ROUNDS = { maxLive: 1_000_000, maxPerCaller: 1_000_000 };
+const LIVE_ROUNDS = { maxLive: 1_000_000, maxPerCaller: 1_000_000, maxBytes: 2 ** 40, maxBytesPerCaller: 2 ** 40 };
 const config = { users: [user('alice'), user('bob')], apps: { millionaire: { role: 'bidder', ...LIVE_ROUNDS } } };
 
 /** Two amounts per round that differ only in their 20th decimal, so a double could not tell them apart. */

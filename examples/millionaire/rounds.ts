@@ -21,6 +21,10 @@ interface Round {
   result?: readonly string[];
 }
 
+/** What a round holds, about: its structure, and per participant a name, an amount and a mark. */
+const ROUND_BYTES = 512;
+const PARTICIPANT_BYTES = 256;
+
 /**
  * Every millionaire round of one app instance. Each method runs to completion without awaiting,
  * so simultaneous requests are serialised by the event loop: a participant's first submission is
@@ -46,12 +50,12 @@ export class Rounds {
     if (this.rounds.has(id)) {
       throw conflict('ROUND_EXISTS', 'A round with this id already exists; choose another id or omit it to get a fresh one.');
     }
-    this.rounds.add(id, creator, {
-      participants: [...participants],
-      members: new Set(participants),
-      amounts: new Map(),
-      submitted: new Set(),
-    });
+    this.rounds.add(
+      id,
+      creator,
+      { participants: [...participants], members: new Set(participants), amounts: new Map(), submitted: new Set() },
+      ROUND_BYTES + participants.length * PARTICIPANT_BYTES,
+    );
     return { id, participants: [...participants], expiresAt: new Date(this.rounds.expiresAt(id)!).toISOString() };
   }
 

@@ -58,6 +58,8 @@ export class PsiSession {
   constructor(
     readonly spec: SessionSpec,
     private readonly maxItems: number,
+    /** Says how many bytes the session holds now: a 429 when that is more than its creator may hold. */
+    private readonly account: (bytes: number, force?: boolean) => void = () => {},
   ) {
     this.participants = spec.participants;
     this.participantSet = new Set(spec.participants);
@@ -95,6 +97,8 @@ export class PsiSession {
           try {
             const current = this.candidates;
             const next = current === undefined || current === snapshot ? collector.kept : await intersect(collector.kept, current);
+            // Refused (429) before anything changes: the upload is dropped and may be sent again.
+            this.account(setBytes(next));
             this.candidates = next;
             this.submitted.add(participant);
             if (this.submitted.size === this.participants.length) this.outcome = this.buildOutcome(next);
@@ -122,7 +126,14 @@ export class PsiSession {
   private async buildOutcome(intersection: ReadonlySet<string>): Promise<Outcome> {
     // No upload can start any more, so only the build below still needs the candidates.
     this.candidates = undefined;
-    return this.spec.cardinalityOnly ? { size: intersection.size } : { intersectionJson: await intersectionBody(intersection) };
+    if (this.spec.cardinalityOnly) {
+      this.account(0, true);
+      return { size: intersection.size };
+    }
+    const intersectionJson = await intersectionBody(intersection);
+    // The result replaces the candidates it was built from, which are larger: never refused.
+    this.account(intersectionJson.length, true);
+    return { intersectionJson };
   }
 
   private missing(): string[] {
@@ -151,7 +162,7 @@ export class PsiSessions {
   /** 409 if the id is taken; 429 when the app or the creator holds as many live sessions as it may. */
   create(spec: SessionSpec, creator: string): { session: PsiSession; expiresAt: string } {
     if (this.sessions.has(spec.id)) throw sessionExists();
-    const session = new PsiSession(spec, this.limits.maxItems);
+    const session = new PsiSession(spec, this.limits.maxItems, (bytes, force) => this.sessions.resize(spec.id, bytes, force));
     this.sessions.add(spec.id, creator, session);
     return { session, expiresAt: new Date(this.sessions.expiresAt(spec.id)!).toISOString() };
   }
@@ -172,4 +183,14 @@ export class PsiSessions {
     if (this.sessions.creatorOf(id) !== caller && !(session.isParticipant(caller) && session.untouched())) throw notAllowedToDelete();
     this.sessions.delete(id);
   }
+}
+
+/** A JavaScript string costs two bytes a character, and a Set entry some more. */
+const ITEM_OVERHEAD_BYTES = 48;
+
+/** About what a set of items holds in memory. */
+function setBytes(items: ReadonlySet<string>): number {
+  let bytes = 0;
+  for (const item of items) bytes += item.length * 2 + ITEM_OVERHEAD_BYTES;
+  return bytes;
 }

@@ -105,10 +105,14 @@ export class KeymatchComputation {
   private readonly keys = new Map<string, Map<string, string>>();
   /** participant → the keys it submitted, for its result and its limit. */
   private readonly keysOf = new Map<string, string[]>();
+  /** About what the keys and messages hold in memory. */
+  private bytes = 0;
 
   constructor(
     readonly spec: ComputationSpec,
     readonly maxKeys: number,
+    /** Says how many bytes the computation holds now: a 429 when that is more than its creator may hold. */
+    private readonly account: (bytes: number) => void = () => {},
   ) {}
 
   /** Whether nobody has submitted a key yet. */
@@ -129,6 +133,10 @@ export class KeymatchComputation {
     if (isMatched(submitters, this.spec.quorum)) {
       throw conflict('KEY_CLOSED', `This key was already submitted by ${this.spec.quorum} participants; its messages are locked and it accepts no more.`);
     }
+    // Refused (429) before anything changes when the creator's computations would hold too much.
+    const bytes = this.bytes + (key.length + message.length + caller.length) * 2 + KEY_OVERHEAD_BYTES;
+    this.account(bytes);
+    this.bytes = bytes;
     submitters.set(caller, message);
     own.push(key);
     this.keys.set(key, submitters);
@@ -141,6 +149,9 @@ export class KeymatchComputation {
     return matchesFor(this.keysOf.get(caller) ?? [], this.keys, this.spec.quorum);
   }
 }
+
+/** What a submitted key costs beyond its characters: map entries and list slots. */
+const KEY_OVERHEAD_BYTES = 128;
 
 /** Any computation the store holds. */
 export type Computation = DecimalComputation | CountComputation | KeymatchComputation;
@@ -166,7 +177,7 @@ export class Computations {
     }
     const computation =
       spec.type === 'keymatch'
-        ? new KeymatchComputation(spec, this.limits.maxKeysPerParticipant)
+        ? new KeymatchComputation(spec, this.limits.maxKeysPerParticipant, (bytes) => this.byName.resize(spec.name, bytes))
         : spec.type === 'count'
           ? new CountComputation(spec)
           : new DecimalComputation(spec, spec.type);

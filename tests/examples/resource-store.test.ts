@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { HttpError } from '../../express';
 import { ResourceStore } from '../../examples/lifecycle/resource-store';
 
-const LIMITS = { ttlMs: 60_000, maxLive: 3, maxPerCaller: 2 };
+const LIMITS = { ttlMs: 60_000, maxLive: 3, maxPerCaller: 2, maxBytes: 1_000, maxBytesPerCaller: 600 };
 
 function refusal(run: () => unknown): HttpError {
   try {
@@ -51,6 +51,26 @@ describe('ResourceStore', () => {
     expect(refusal(() => store.add('d', 'dave', 'D'))).toMatchObject({ status: 429, headers: { 'Retry-After': '30' } });
     jest.advanceTimersByTime(30_000);
     store.add('d', 'dave', 'D');
+  });
+
+  it('bounds the bytes held, per creator and overall, with 429; force lets a result replace its data; delete gives bytes back', () => {
+    const store = new ResourceStore<string>(LIMITS, 'session', 'TOO_MANY_SESSIONS');
+    store.add('a', 'alice', 'A', 500);
+    expect(() => store.add('b', 'alice', 'B', 200)).toThrow(
+      expect.objectContaining({ status: 429, message: expect.stringMatching(/more than 600 bytes, the most one caller's may/) }),
+    );
+    expect(store.has('b')).toBe(false);
+    store.add('b', 'bob', 'B', 450);
+    expect(() => store.resize('b', 600)).toThrow(
+      expect.objectContaining({ status: 429, message: expect.stringMatching(/more than 1000 bytes, the most it keeps/) }),
+    );
+    expect(store.totalBytes).toBe(950);
+    store.resize('a', 700, true);
+    expect(store.totalBytes).toBe(1150);
+    store.resize('a', 100);
+    store.delete('b');
+    expect(store.totalBytes).toBe(100);
+    store.add('c', 'carol', 'C', 600);
   });
 
   it('never holds more than its limits, whatever the order of adds, deletes and expiries (property)', () => {

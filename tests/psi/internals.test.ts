@@ -103,7 +103,7 @@ describe('sortStrings and intersect', () => {
 });
 
 describe('PsiSessions', () => {
-  const lifecycle = (maxLive: number) => ({ ttlMs: 60_000, maxLive, maxPerCaller: maxLive });
+  const lifecycle = (maxLive: number) => ({ ttlMs: 60_000, maxLive, maxPerCaller: maxLive, maxBytes: 1 << 30, maxBytesPerCaller: 1 << 30 });
 
   it('refuses sessions past its limit with 429 TOO_MANY_SESSIONS and Retry-After', () => {
     const sessions = new PsiSessions({ lifecycle: lifecycle(2), maxItems: 10 });

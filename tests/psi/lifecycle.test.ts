@@ -73,6 +73,19 @@ describe('PSI sessions have a life cycle', () => {
     expect(full.body.message).toMatch(/the most it keeps at once/);
   });
 
+  it("answers 429 when the sets of a caller's sessions would hold more than maxBytesPerCaller, and the upload can be sent again later", async () => {
+    const t = await server({ maxBytesPerCaller: 20_000 });
+    const first = await createSession(t, ['dave', 'erin']);
+    const big = Array.from({ length: 150 }, (_, i) => `item-${i}-${'y'.repeat(20)}`);
+    await submit(t, 'dave', first, big).expect(201);
+    const second = await createSession(t, ['dave', 'erin']);
+    const refused = await submit(t, 'dave', second, big).expect(429);
+    expect(refused.body.error).toBe('TOO_MANY_SESSIONS');
+    expect(refused.headers['retry-after']).toMatch(/^[1-9]\d*$/);
+    await t.as('dave', PARTY).delete(`/psi/sessions/${first}`).expect(204);
+    await submit(t, 'dave', second, big).expect(201);
+  });
+
   it('lets the creator delete a session at any time, a participant only before any set was sent', async () => {
     const t = await server({});
     const started = await createSession(t, ['erin', 'frank']);

@@ -148,3 +148,23 @@ describe('keymatch', () => {
     expect((await submit(t, 'ivan', name, { key: 'k', message: '4' }).expect(409)).body.error).toBe('KEY_CLOSED');
   });
 });
+
+describe('the bytes keymatch computations hold', () => {
+  it("answers 429 once the keys and messages of a creator's computations would hold more than maxBytesPerCaller", async () => {
+    const { server: small } = await statsServer(0, { maxBytesPerCaller: 4_000 });
+    try {
+      const name = await createComputation(small, 'keymatch', ['gina', 'hank'], 2);
+      let accepted = 0;
+      let refusal: { status: number; body: { error: string } } | undefined;
+      for (let i = 0; i < 40 && refusal === undefined; i++) {
+        const res = await submit(small, 'gina', name, { key: `key-${i}`, message: 'm'.repeat(100) });
+        if (res.status === 201) accepted++;
+        else refusal = res;
+      }
+      expect(accepted).toBeGreaterThan(5);
+      expect(refusal).toMatchObject({ status: 429, body: { error: 'COMPUTATION_LIMIT_REACHED' } });
+    } finally {
+      await small.close();
+    }
+  });
+});

@@ -13,7 +13,7 @@ const codeOf = (f: () => unknown) => {
 };
 
 describe('Computations store limits', () => {
-  const lifecycle = (maxLive: number, maxPerCaller: number) => ({ ttlMs: 60_000, maxLive, maxPerCaller });
+  const lifecycle = (maxLive: number, maxPerCaller: number) => ({ ttlMs: 60_000, maxLive, maxPerCaller, maxBytes: 1 << 30, maxBytesPerCaller: 1 << 30 });
 
   it('refuses to hold more than its limits of live computations, overall and per creator (429)', () => {
     const store = new Computations({ lifecycle: lifecycle(3, 2), maxKeysPerParticipant: 1 });
