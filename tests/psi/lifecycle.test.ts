@@ -103,6 +103,20 @@ describe('PSI sessions have a life cycle', () => {
     await t.as('frank', PARTY).delete(`/psi/sessions/${fresh}`).expect(404);
   });
 
+  it('frees the memory of an expired session: expiry gives back what filling it took', async () => {
+    // Long enough to fill it on a busy machine; the test waits out the rest.
+    const t = await server({ ttlSeconds: 5 });
+    const id = await createSession(t, ['dave', 'erin']);
+    const created = Date.now();
+    await fillSession(t, id);
+    collectGarbage();
+    const filled = process.memoryUsage().heapUsed;
+    await sleep(Math.max(0, created + 5_000 - Date.now()) + 200);
+    collectGarbage();
+    expect(filled - process.memoryUsage().heapUsed).toBeGreaterThan(5 << 20);
+    await t.as('dave', PARTY).get(`/psi/sessions/${id}/result`).expect(404);
+  });
+
   it('frees the memory of a deleted session: deleting it gives back what filling it took', async () => {
     const t = await server({});
     const id = await createSession(t, ['dave', 'erin']);
