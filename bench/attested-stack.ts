@@ -4,6 +4,7 @@
  * policy and talks to it through TLS with the enclave-born key (AttestedAgent), as a party would.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -22,6 +23,8 @@ export interface Reply {
 export interface AttestedStack {
   /** One request as `user`, its JSON answer parsed; `raw` sends a body as it is, with its type. */
   call(method: string, path: string, user: DevUser, body?: unknown, raw?: { type: string; text: string }): Promise<Reply>;
+  /** A request as `user` to write and end yourself (for streamed bodies). */
+  request(method: string, path: string, user: DevUser, headers: https.RequestOptions['headers'], onResponse: (res: IncomingMessage) => void): ClientRequest;
   close(): Promise<void>;
 }
 
@@ -76,6 +79,7 @@ export async function startAttestedStack(apps: object): Promise<AttestedStack> {
 
   return {
     call,
+    request: (method, path, user, headers, onResponse) => https.request(`${stack.url}${path}`, { method, agent: agentOf(user), headers }, onResponse),
     async close() {
       for (const agent of agents.values()) agent.destroy();
       await stack.stop();
