@@ -1,0 +1,136 @@
+/**
+ * Quorum statistics benchmark: `npm run build && node dist/bench/stats.js [computations]`.
+ *
+ * Times whole mean computations among three participants (create, three submissions, the
+ * result) three ways in one run: through the local attested stack with the client library (TLS
+ * to the enclave-born key, bridge, ingress, app), over plain HTTP to the app on 127.0.0.1 (one
+ * keep-alive connection each), and by function calls on the app's own state, printing ratios.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as examples from '../examples';
+import { SignedDecimal } from '../examples/decimal';
+import { DecimalComputation } from '../examples/stats/computations';
+import { hostApp } from '../express/testing';
+import { silentLogger } from '../express/request-log';
+import { MEMBER, type Reply, startAttestedStack } from './attested-stack';
+
+const DEFAULT_COMPUTATIONS = 300;
+const MAX_COMPUTATIONS = 5_000;
+const WARMUP = 30;
+const PARTICIPANTS = ['alice', 'bob', 'carol'] as const;
+type Participant = (typeof PARTICIPANTS)[number];
+/** Every computation of a run stays live, so the limits are set to hold them all. */
+const LIVE = { maxLive: 1_000_000, maxPerCaller: 1_000_000, maxBytes: 2 ** 40, maxBytesPerCaller: 2 ** 40 };
+
+/** Three values whose mean is exact only in decimal arithmetic. */
+const valuesOf = (i: number) => [`${i}.1`, `${i}.2`, `${i}.3`];
+const meanOf = (i: number) => `${i}.2`;
+
+type Call = (method: string, path: string, user: Participant, body?: unknown) => Promise<Reply>;
+
+function expectReply(reply: Reply, status: number, what: string): Reply {
+  if (reply.status !== status) throw new Error(`${what}: expected ${status}, got ${reply.status} ${JSON.stringify(reply.body)}`);
+  return reply;
+}
+
+async function computation(call: Call, i: number, prefix: string): Promise<void> {
+  const name = `${prefix}-${i}`;
+  expectReply(await call('POST', '/stats/computations', 'alice', { name, type: 'mean', participants: PARTICIPANTS, quorum: 3 }), 201, 'create');
+  const values = valuesOf(i);
+  for (const [k, who] of PARTICIPANTS.entries()) {
+    expectReply(await call('POST', `/stats/computations/${name}/submissions`, who, { value: values[k] }), 201, 'submit');
+  }
+  const { body } = expectReply(await call('GET', `/stats/computations/${name}/result`, 'bob'), 200, 'result');
+  if ((body as { result: string }).result !== meanOf(i)) throw new Error(`${name}: wrong mean ${JSON.stringify(body)}`);
+}
+
+function inProcess(i: number): void {
+  const spec = { name: `p-${i}`, type: 'mean' as const, participants: [...PARTICIPANTS], quorum: 3 };
+  const store = new DecimalComputation(spec, 'mean');
+  const values = valuesOf(i);
+  for (const [k, who] of PARTICIPANTS.entries()) store.submit(who, SignedDecimal.parse(values[k]));
+  const result = store.result();
+  if (result !== meanOf(i)) throw new Error(`in-process ${i}: wrong mean ${JSON.stringify(result)}`);
+}
+
+function plainClient(port: number): { call: Call; close(): void } {
+  const agents = new Map(PARTICIPANTS.map((p) => [p, new http.Agent({ keepAlive: true, maxSockets: 1 })]));
+  const call: Call = (method, path, user, body) =>
+    new Promise((resolve, reject) => {
+      const payload = body === undefined ? undefined : JSON.stringify(body);
+      const headers: http.OutgoingHttpHeaders = { 'X-OBLV-User-Name': user, 'X-OBLV-User-Role': MEMBER };
+      if (payload !== undefined) Object.assign(headers, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) });
+      const req = http.request({ host: '127.0.0.1', port, method, path, agent: agents.get(user), headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(payload);
+    });
+  return { call, close: () => agents.forEach((agent) => agent.destroy()) };
+}
+
+async function time(count: number, run: (i: number) => unknown): Promise<number[]> {
+  const ms: number[] = [];
+  for (let i = 0; i < WARMUP + count; i++) {
+    const started = process.hrtime.bigint();
+    await run(i);
+    if (i >= WARMUP) ms.push(Number(process.hrtime.bigint() - started) / 1e6);
+  }
+  return ms;
+}
+
+function summary(ms: number[]) {
+  const sorted = [...ms].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+  return { p50: at(0.5), p99: at(0.99), mean: ms.reduce((a, b) => a + b, 0) / ms.length };
+}
+
+async function main(): Promise<void> {
+  const count = Number(process.argv[2] ?? DEFAULT_COMPUTATIONS);
+  if (!Number.isInteger(count) || count < 1 || count > MAX_COMPUTATIONS) {
+    console.error(`usage: node dist/bench/stats.js [computations: 1 to ${MAX_COMPUTATIONS}, default ${DEFAULT_COMPUTATIONS}]`);
+    process.exit(2);
+  }
+  const apps = { stats: { role: MEMBER, ...LIVE } };
+
+  const stack = await startAttestedStack(apps);
+  let attested: number[];
+  try {
+    attested = await time(count, (i) => computation((m, p, u, b) => stack.call(m, p, u, b), i, 'attested'));
+  } finally {
+    await stack.close();
+  }
+
+  const users = PARTICIPANTS.map((name) => ({ name, role: MEMBER, key: `sha256:${'0'.repeat(63)}${PARTICIPANTS.indexOf(name)}` }));
+  const server = http.createServer(hostApp(examples, { users, apps }, { log: silentLogger }));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const plain = plainClient((server.address() as AddressInfo).port);
+  let overHttp: number[];
+  try {
+    overHttp = await time(count, (i) => computation(plain.call, i, 'plain'));
+  } finally {
+    plain.close();
+    server.close();
+  }
+  const direct = await time(count, inProcess);
+
+  const [a, h, p] = [summary(attested), summary(overHttp), summary(direct)];
+  const row = (label: string, s: ReturnType<typeof summary>) =>
+    `${label.padEnd(12)}${s.p50.toFixed(4).padStart(10)}${s.p99.toFixed(4).padStart(10)}${s.mean.toFixed(4).padStart(10)}`;
+  console.log(`stats: ${count} mean computations (after ${WARMUP} warm-up) of create + 3 submissions + result`);
+  console.log(`attested: the local stack (TLS, bridge, ingress, app) with AttestedAgent; HTTP: plain, to the app; Node ${process.version}`);
+  console.log(`${''.padEnd(12)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'mean ms'.padStart(10)}`);
+  console.log(row('attested', a));
+  console.log(row('HTTP', h));
+  console.log(row('in-process', p));
+  console.log(`ratio attested / HTTP: p50 ${(a.p50 / h.p50).toFixed(1)}x; HTTP / in-process: p50 ${(h.p50 / p.p50).toFixed(0)}x`);
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});
