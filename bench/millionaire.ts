@@ -15,6 +15,7 @@ import { NonNegativeDecimal } from '../examples/decimal';
 import { silentLogger } from '../express/request-log';
 import { Rounds } from '../examples/millionaire/rounds';
 import { type AttestedStack, MEMBER, startAttestedStack } from './attested-stack';
+import { SUMMARY_HEADER, summary, summaryRow, timeRuns } from './timing';
 
 /** DESIGN.md: a round through the attested channel in under 2.5 ms. */
 const BUDGET_MS = 2.5;
@@ -93,22 +94,6 @@ function inProcessRound(rounds: Rounds, i: number): void {
   if (rounds.result(id, 'alice').join() !== winner(i)) throw new Error(`round ${i}: wrong in-process result`);
 }
 
-async function time(rounds: number, run: (i: number) => unknown): Promise<number[]> {
-  const ms: number[] = [];
-  for (let i = 0; i < WARMUP_ROUNDS + rounds; i++) {
-    const started = process.hrtime.bigint();
-    await run(i);
-    if (i >= WARMUP_ROUNDS) ms.push(Number(process.hrtime.bigint() - started) / 1e6);
-  }
-  return ms;
-}
-
-function summary(ms: number[]) {
-  const sorted = [...ms].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
-  return { p50: at(0.5), p99: at(0.99), mean: ms.reduce((a, b) => a + b, 0) / ms.length };
-}
-
 async function main(): Promise<void> {
   const requested = Number(process.argv[2] ?? DEFAULT_ROUNDS);
   if (!Number.isInteger(requested) || requested < 1 || requested > MAX_ROUNDS) {
@@ -119,7 +104,7 @@ async function main(): Promise<void> {
   const stack = await startAttestedStack({ millionaire: { role: MEMBER, ...LIVE_ROUNDS } });
   let attested: number[];
   try {
-    attested = await time(requested, (i) => attestedRound(stack, i));
+    attested = await timeRuns(requested, WARMUP_ROUNDS, (i) => attestedRound(stack, i));
   } finally {
     await stack.close();
   }
@@ -129,25 +114,23 @@ async function main(): Promise<void> {
   const { call, close } = client((server.address() as AddressInfo).port);
   let overHttp: number[];
   try {
-    overHttp = await time(requested, (i) => httpRound(call, i));
+    overHttp = await timeRuns(requested, WARMUP_ROUNDS, (i) => httpRound(call, i));
   } finally {
     close();
     server.close();
   }
   const state = new Rounds({ ttlMs: 3_600_000, ...LIVE_ROUNDS });
-  const inProcess = await time(requested, (i) => inProcessRound(state, i));
+  const inProcess = await timeRuns(requested, WARMUP_ROUNDS, (i) => inProcessRound(state, i));
 
   const a = summary(attested);
   const h = summary(overHttp);
   const p = summary(inProcess);
-  const row = (label: string, s: ReturnType<typeof summary>) =>
-    `${label.padEnd(12)}${s.p50.toFixed(4).padStart(10)}${s.p99.toFixed(4).padStart(10)}${s.mean.toFixed(4).padStart(10)}`;
   console.log(`millionaire: ${requested} rounds (after ${WARMUP_ROUNDS} warm-up) of create + 2 submissions + result`);
   console.log(`attested: the local stack (TLS, bridge, ingress, app) with AttestedAgent; HTTP: plain, to the app; Node ${process.version}`);
-  console.log(`${''.padEnd(12)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'mean ms'.padStart(10)}`);
-  console.log(row('attested', a));
-  console.log(row('HTTP', h));
-  console.log(row('in-process', p));
+  console.log(SUMMARY_HEADER);
+  console.log(summaryRow('attested', a));
+  console.log(summaryRow('HTTP', h));
+  console.log(summaryRow('in-process', p));
   console.log(`ratio HTTP / in-process: p50 ${(h.p50 / p.p50).toFixed(0)}x, mean ${(h.mean / p.mean).toFixed(0)}x`);
   console.log(`ratio attested / HTTP: p50 ${(a.p50 / h.p50).toFixed(1)}x, mean ${(a.mean / h.mean).toFixed(1)}x`);
   console.log(`budget (DESIGN.md): attested round under ${BUDGET_MS} ms: p50 ${a.p50.toFixed(2)} ms, ${a.p50 < BUDGET_MS ? 'met' : 'NOT met'}`);

@@ -14,6 +14,7 @@ import { DecimalComputation } from '../examples/stats/computations';
 import { hostApp } from '../express/testing';
 import { silentLogger } from '../express/request-log';
 import { MEMBER, type Reply, startAttestedStack } from './attested-stack';
+import { SUMMARY_HEADER, summary, summaryRow, timeRuns } from './timing';
 
 const DEFAULT_COMPUTATIONS = 300;
 const MAX_COMPUTATIONS = 5_000;
@@ -73,22 +74,6 @@ function plainClient(port: number): { call: Call; close(): void } {
   return { call, close: () => agents.forEach((agent) => agent.destroy()) };
 }
 
-async function time(count: number, run: (i: number) => unknown): Promise<number[]> {
-  const ms: number[] = [];
-  for (let i = 0; i < WARMUP + count; i++) {
-    const started = process.hrtime.bigint();
-    await run(i);
-    if (i >= WARMUP) ms.push(Number(process.hrtime.bigint() - started) / 1e6);
-  }
-  return ms;
-}
-
-function summary(ms: number[]) {
-  const sorted = [...ms].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
-  return { p50: at(0.5), p99: at(0.99), mean: ms.reduce((a, b) => a + b, 0) / ms.length };
-}
-
 async function main(): Promise<void> {
   const count = Number(process.argv[2] ?? DEFAULT_COMPUTATIONS);
   if (!Number.isInteger(count) || count < 1 || count > MAX_COMPUTATIONS) {
@@ -100,7 +85,7 @@ async function main(): Promise<void> {
   const stack = await startAttestedStack(apps);
   let attested: number[];
   try {
-    attested = await time(count, (i) => computation((m, p, u, b) => stack.call(m, p, u, b), i, 'attested'));
+    attested = await timeRuns(count, WARMUP, (i) => computation((m, p, u, b) => stack.call(m, p, u, b), i, 'attested'));
   } finally {
     await stack.close();
   }
@@ -111,22 +96,20 @@ async function main(): Promise<void> {
   const plain = plainClient((server.address() as AddressInfo).port);
   let overHttp: number[];
   try {
-    overHttp = await time(count, (i) => computation(plain.call, i, 'plain'));
+    overHttp = await timeRuns(count, WARMUP, (i) => computation(plain.call, i, 'plain'));
   } finally {
     plain.close();
     server.close();
   }
-  const direct = await time(count, inProcess);
+  const direct = await timeRuns(count, WARMUP, inProcess);
 
   const [a, h, p] = [summary(attested), summary(overHttp), summary(direct)];
-  const row = (label: string, s: ReturnType<typeof summary>) =>
-    `${label.padEnd(12)}${s.p50.toFixed(4).padStart(10)}${s.p99.toFixed(4).padStart(10)}${s.mean.toFixed(4).padStart(10)}`;
   console.log(`stats: ${count} mean computations (after ${WARMUP} warm-up) of create + 3 submissions + result`);
   console.log(`attested: the local stack (TLS, bridge, ingress, app) with AttestedAgent; HTTP: plain, to the app; Node ${process.version}`);
-  console.log(`${''.padEnd(12)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'mean ms'.padStart(10)}`);
-  console.log(row('attested', a));
-  console.log(row('HTTP', h));
-  console.log(row('in-process', p));
+  console.log(SUMMARY_HEADER);
+  console.log(summaryRow('attested', a));
+  console.log(summaryRow('HTTP', h));
+  console.log(summaryRow('in-process', p));
   console.log(`ratio attested / HTTP: p50 ${(a.p50 / h.p50).toFixed(1)}x; HTTP / in-process: p50 ${(h.p50 / p.p50).toFixed(0)}x`);
 }
 
