@@ -26,6 +26,8 @@ const REPLAY_PAUSE_MS = 50;
  */
 export class AppForwarder {
   private readonly agent = new Agent({ keepAlive: true, scheduling: 'lifo' });
+  /** Requests whose failure to reach the app was logged already. */
+  private readonly reported = new WeakSet<IncomingMessage>();
   private readonly target: Pick<RequestOptions, 'host' | 'port' | 'socketPath'>;
 
   constructor(
@@ -124,7 +126,11 @@ export class AppForwarder {
       }
       const down = APP_DOWN.has(e.code ?? '');
       const replay = down && replayUntil !== undefined && Date.now() + REPLAY_PAUSE_MS < replayUntil;
-      this.log({ level: 'error', event: 'app_unreachable', code: e.code ?? 'UNKNOWN', method: req.method, path: pathOf(req.url), replayed: replay });
+      // Once per request: a GET waiting out a restart may try every 50 ms for seconds.
+      if (!this.reported.has(req)) {
+        this.reported.add(req);
+        this.log({ level: 'error', event: 'app_unreachable', code: e.code ?? 'UNKNOWN', method: req.method, path: pathOf(req.url), replayed: replay });
+      }
       if (replay) {
         // The next attempt watches the client itself.
         res.off('close', abandon);
