@@ -140,11 +140,12 @@ if (command === 'build-enclave') {
 const PARENT = (name: string) => String.raw`
 const fs = require('fs');
 const log = (event) => fs.appendFileSync(process.env.STANDIN_LOG, JSON.stringify({ tool: ${JSON.stringify(name)}, argv: process.argv.slice(2), event, pid: process.pid }) + '\n');
-log('started');
-process.stdout.write(${JSON.stringify(name)} + ' stand-in up\n');
+// The handlers come before the 'started' line: a test that sees it may signal at once.
 const stop = (signal) => { log('stopped by ' + signal); process.exit(0); };
 process.on('SIGTERM', () => stop('SIGTERM'));
 process.on('SIGINT', () => stop('SIGINT'));
+log('started');
+process.stdout.write(${JSON.stringify(name)} + ' stand-in up\n');
 setInterval(() => {}, 1000);
 if (process.env.STANDIN_DIE === ${JSON.stringify(name)}) setTimeout(() => { log('died'); process.exit(3); }, 300);
 `;
