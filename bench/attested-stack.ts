@@ -6,11 +6,11 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import https from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AttestedAgent, loadIdentity, loadPolicy } from '../client';
 import { type DevUser, prepareDevEnvironment, startDevStack } from '../dev/environment';
+import { freePort } from '../transport/free-port';
 
 /** The role every user of the development configuration has. */
 export const MEMBER = 'member';
@@ -26,15 +26,6 @@ export interface AttestedStack {
   /** A request as `user` to write and end yourself (for streamed bodies). */
   request(method: string, path: string, user: DevUser, headers: https.RequestOptions['headers'], onResponse: (res: IncomingMessage) => void): ClientRequest;
   close(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /** Starts the stack with `apps` as the configuration's app block (the users stay alice, bob and carol). */

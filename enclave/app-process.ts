@@ -1,11 +1,11 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { extname, join } from 'node:path';
 import { APP_CONFIG_ENV, LISTEN_ENV } from '../contract/app-host';
 import type { Logger } from '../contract/log';
 import { type Address, formatAddress } from '../transport/address';
 import { openConnection } from '../transport/connect';
+import { freePort } from '../transport/free-port';
 import { type FromAppChild, type ToAppChild, isFromAppChild } from './app-protocol';
 import { Backoff } from './backoff';
 import { SupervisorError } from './errors';
@@ -209,16 +209,4 @@ export class AppProcess {
       this.options.log({ level: 'error', event: 'app.failed', pid: child.pid, reason: message.message });
     }
   }
-}
-
-/** A port the system has just handed out on `host`, for a command that cannot be told "port 0". */
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }

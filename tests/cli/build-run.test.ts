@@ -10,6 +10,7 @@ import { type TestBuild, buildForTests } from '../enclave/support/build';
 import { startSupervisor } from '../enclave/support/supervisor';
 import { STANDIN_ENCLAVE_ID, STANDIN_PCRS, type StandInEntry, readLog, writeStandIns } from './build-run-standins';
 import { cloister } from './run';
+import { isAlive } from '../helpers/processes';
 
 const ROOT = join(__dirname, '..', '..');
 const CONFIG = join(ROOT, 'examples', 'cloister.config.json');
@@ -413,14 +414,6 @@ describe('cloister run (against nitro-cli and parent-process stand-ins)', () => 
   }
 
   const started = (entries: StandInEntry[]) => entries.filter((e) => e.event === 'started');
-  const alive = (pid: number) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
 
   it('starts the enclave, then the bridge, egress relay and config push; SIGTERM stops them all and terminates the enclave', async () => {
     const run = start('run', '--eif', eif, '--config', CONFIG, '--cpus', '4', '--memory', '4096', '--cid', '21', '--port', '8443');
@@ -440,7 +433,7 @@ describe('cloister run (against nitro-cli and parent-process stand-ins)', () => 
       expect(after.filter((e) => e.tool === tool).map((e) => e.event)).toEqual(['started', 'stopped by SIGTERM']);
     }
     expect(after.at(-1)).toEqual({ tool: 'nitro-cli', argv: ['terminate-enclave', '--enclave-id', STANDIN_ENCLAVE_ID] });
-    for (const pid of pids) expect(alive(pid)).toBe(false);
+    for (const pid of pids) expect(isAlive(pid)).toBe(false);
     expect(run.output()).toContain(`enclave ${STANDIN_ENCLAVE_ID} CID 21, 4 vCPUs, 4096 MiB`);
     expect(run.output()).toContain(`digest ${DIGEST}`);
     expect(run.output()).toContain('[bridge] bridge stand-in up');

@@ -8,7 +8,7 @@ import { loadIdentity } from '../../client/identity';
 import { loadPolicy } from '../../client/policy';
 import { type TestBuild, buildForTests } from '../enclave/support/build';
 import { startSupervisor } from '../enclave/support/supervisor';
-import { freePort } from '../helpers/free-port';
+import { freePort } from '../../transport/free-port';
 import { isAlive } from '../helpers/processes';
 
 /**

@@ -10,7 +10,7 @@ import { attest } from '../../client/attest';
 import { generateIdentity, loadIdentity } from '../../client/identity';
 import { parsePolicy } from '../../client/policy';
 import { CommandError, REPO_ROOT, type TarEntry, docker, dockerBuild, exportDifferences, exportImage, imageTestContext, removeImages, tarListing } from '.';
-import { freePort } from '../helpers/free-port';
+import { freePort } from '../../transport/free-port';
 
 /*
  * The repository's Dockerfile, built for real with the stand-in base images, and the image run as

@@ -15,7 +15,7 @@ import { loadConfigFile } from '../../contract/load-config';
 import { developmentPcrs } from '../../dev/local/measurements';
 import { type TestBuild, buildForTests, examplesApp } from './support/build';
 import { listeningSockets } from './support/listening';
-import { freePort } from '../helpers/free-port';
+import { freePort } from '../../transport/free-port';
 import { isAlive } from '../helpers/processes';
 
 const onLinux = process.platform === 'linux' ? it : it.skip;

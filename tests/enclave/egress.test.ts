@@ -9,7 +9,7 @@ import { developmentPcrs } from '../../dev/local/measurements';
 import { type TestBuild, buildForTests, examplesApp } from './support/build';
 import { call, ingressAgent } from './support/https';
 import { listeningSockets } from './support/listening';
-import { freePort } from '../helpers/free-port';
+import { freePort } from '../../transport/free-port';
 
 const describeOnLinux = process.platform === 'linux' ? describe : describe.skip;
 
