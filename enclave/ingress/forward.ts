@@ -96,8 +96,8 @@ export class AppForwarder {
       if (res.headersSent) res.destroy();
       else tooLarge(res, maxBodyBytes);
     };
-    if (isReplayable(req)) {
-      // No body to stream, and the request may be sent a second time after its end was read.
+    if (replayUntil !== undefined) {
+      // Replayable: no body to stream, and it may be sent a second time after its end was read.
       upstream.end();
     } else {
       req.on('data', count);
