@@ -14,7 +14,8 @@ import { hostApp } from '../express/testing';
 import { NonNegativeDecimal } from '../examples/decimal';
 import { silentLogger } from '../express/request-log';
 import { Rounds } from '../examples/millionaire/rounds';
-import { type AttestedStack, MEMBER, startAttestedStack } from './attested-stack';
+import { type AttestedStack, MEMBER, type Reply, startAttestedStack } from './attested-stack';
+import { type Call, plainClient } from './plain-client';
 import { SUMMARY_HEADER, summary, summaryRow, timeRuns } from './timing';
 
 /** DESIGN.md: a round through the attested channel in under 2.5 ms. */
@@ -36,36 +37,12 @@ function amounts(i: number): [string, string] {
 }
 const winner = (i: number) => (i % 2 ? 'alice' : 'bob');
 
-interface Reply {
-  status: number;
-  body: unknown;
-}
-
-function client(port: number) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const call = (method: string, path: string, name: string, body?: unknown): Promise<Reply> =>
-    new Promise((resolve, reject) => {
-      const payload = body === undefined ? undefined : JSON.stringify(body);
-      const headers: http.OutgoingHttpHeaders = { 'X-OBLV-User-Name': name, 'X-OBLV-User-Role': 'bidder' };
-      if (payload !== undefined) Object.assign(headers, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) });
-      const req = http.request({ host: '127.0.0.1', port, method, path, agent, headers }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) }));
-        res.on('error', reject);
-      });
-      req.on('error', reject);
-      req.end(payload);
-    });
-  return { call, close: () => agent.destroy() };
-}
-
 function expectReply(reply: Reply, status: number, what: string): Reply {
   if (reply.status !== status) throw new Error(`${what}: expected ${status}, got ${reply.status} ${JSON.stringify(reply.body)}`);
   return reply;
 }
 
-async function httpRound(call: ReturnType<typeof client>['call'], i: number): Promise<void> {
+async function httpRound(call: Call, i: number): Promise<void> {
   const id = `bench-${i}`;
   const [alice, bob] = amounts(i);
   expectReply(await call('POST', '/millionaire/rounds', 'alice', { id, participants: ['alice', 'bob'] }), 201, 'create');
@@ -111,7 +88,7 @@ async function main(): Promise<void> {
 
   const server = http.createServer(hostApp(examples, config, { log: silentLogger }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { call, close } = client((server.address() as AddressInfo).port);
+  const { call, close } = plainClient((server.address() as AddressInfo).port, 'bidder');
   let overHttp: number[];
   try {
     overHttp = await timeRuns(requested, WARMUP_ROUNDS, (i) => httpRound(call, i));

@@ -14,6 +14,7 @@ import { DecimalComputation } from '../examples/stats/computations';
 import { hostApp } from '../express/testing';
 import { silentLogger } from '../express/request-log';
 import { MEMBER, type Reply, startAttestedStack } from './attested-stack';
+import { plainClient } from './plain-client';
 import { SUMMARY_HEADER, summary, summaryRow, timeRuns } from './timing';
 
 const DEFAULT_COMPUTATIONS = 300;
@@ -21,6 +22,8 @@ const MAX_COMPUTATIONS = 5_000;
 const WARMUP = 30;
 const PARTICIPANTS = ['alice', 'bob', 'carol'] as const;
 type Participant = (typeof PARTICIPANTS)[number];
+/** A request as one of the participants, through the stack or plain HTTP. */
+type ParticipantCall = (method: string, path: string, user: Participant, body?: unknown) => Promise<Reply>;
 /** Every computation of a run stays live, so the limits are set to hold them all. */
 const LIVE = { maxLive: 1_000_000, maxPerCaller: 1_000_000, maxBytes: 2 ** 40, maxBytesPerCaller: 2 ** 40 };
 
@@ -28,14 +31,12 @@ const LIVE = { maxLive: 1_000_000, maxPerCaller: 1_000_000, maxBytes: 2 ** 40, m
 const valuesOf = (i: number) => [`${i}.1`, `${i}.2`, `${i}.3`];
 const meanOf = (i: number) => `${i}.2`;
 
-type Call = (method: string, path: string, user: Participant, body?: unknown) => Promise<Reply>;
-
 function expectReply(reply: Reply, status: number, what: string): Reply {
   if (reply.status !== status) throw new Error(`${what}: expected ${status}, got ${reply.status} ${JSON.stringify(reply.body)}`);
   return reply;
 }
 
-async function computation(call: Call, i: number, prefix: string): Promise<void> {
+async function computation(call: ParticipantCall, i: number, prefix: string): Promise<void> {
   const name = `${prefix}-${i}`;
   expectReply(await call('POST', '/stats/computations', 'alice', { name, type: 'mean', participants: PARTICIPANTS, quorum: 3 }), 201, 'create');
   const values = valuesOf(i);
@@ -53,25 +54,6 @@ function inProcess(i: number): void {
   for (const [k, who] of PARTICIPANTS.entries()) store.submit(who, SignedDecimal.parse(values[k]));
   const result = store.result();
   if (result !== meanOf(i)) throw new Error(`in-process ${i}: wrong mean ${JSON.stringify(result)}`);
-}
-
-function plainClient(port: number): { call: Call; close(): void } {
-  const agents = new Map(PARTICIPANTS.map((p) => [p, new http.Agent({ keepAlive: true, maxSockets: 1 })]));
-  const call: Call = (method, path, user, body) =>
-    new Promise((resolve, reject) => {
-      const payload = body === undefined ? undefined : JSON.stringify(body);
-      const headers: http.OutgoingHttpHeaders = { 'X-OBLV-User-Name': user, 'X-OBLV-User-Role': MEMBER };
-      if (payload !== undefined) Object.assign(headers, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) });
-      const req = http.request({ host: '127.0.0.1', port, method, path, agent: agents.get(user), headers }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown }));
-        res.on('error', reject);
-      });
-      req.on('error', reject);
-      req.end(payload);
-    });
-  return { call, close: () => agents.forEach((agent) => agent.destroy()) };
 }
 
 async function main(): Promise<void> {
@@ -93,7 +75,7 @@ async function main(): Promise<void> {
   const users = PARTICIPANTS.map((name) => ({ name, role: MEMBER, key: `sha256:${'0'.repeat(63)}${PARTICIPANTS.indexOf(name)}` }));
   const server = http.createServer(hostApp(examples, { users, apps }, { log: silentLogger }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const plain = plainClient((server.address() as AddressInfo).port);
+  const plain = plainClient((server.address() as AddressInfo).port, MEMBER);
   let overHttp: number[];
   try {
     overHttp = await timeRuns(count, WARMUP, (i) => computation(plain.call, i, 'plain'));
