@@ -4,6 +4,7 @@ import { AttestationError } from './errors';
 
 const CONFIG_DIGEST_BYTES = 48;
 const INSTANCE_ID_BYTES = 16;
+const THUMBPRINT_BYTES = 32;
 // variableMapSize: minimal map headers (a3), not cbor-x's default fixed 16-bit ones (b9 0003).
 const encoder = new Encoder({ useRecords: false, variableMapSize: true } as ConstructorParameters<typeof Encoder>[0]);
 
@@ -13,14 +14,18 @@ export interface IngressBinding {
   config: Uint8Array;
   /** 16 random bytes drawn when the enclave booted: a new one means a restart. */
   instance: Uint8Array;
+  /** The RFC 7638 SHA-256 thumbprint of the instance's results key, which signs its results (32 bytes). */
+  results: Uint8Array;
 }
 
-/** `user_data` = CBOR map {"v": 1, "config": <48 bytes>, "instance": <16 bytes>}. */
+/** `user_data` = CBOR map {"v": 1, "config": <48 bytes>, "instance": <16 bytes>, "results": <32 bytes>}. */
 export function encodeIngressBinding(binding: IngressBinding): Uint8Array {
-  if (binding.config.length !== CONFIG_DIGEST_BYTES || binding.instance.length !== INSTANCE_ID_BYTES) {
-    throw new TypeError(`The binding needs a ${CONFIG_DIGEST_BYTES}-byte config digest and a ${INSTANCE_ID_BYTES}-byte instance id.`);
+  if (binding.config.length !== CONFIG_DIGEST_BYTES || binding.instance.length !== INSTANCE_ID_BYTES || binding.results.length !== THUMBPRINT_BYTES) {
+    throw new TypeError(
+      `The binding needs a ${CONFIG_DIGEST_BYTES}-byte config digest, a ${INSTANCE_ID_BYTES}-byte instance id and a ${THUMBPRINT_BYTES}-byte key thumbprint.`,
+    );
   }
-  return encoder.encode({ v: 1, config: Buffer.from(binding.config), instance: Buffer.from(binding.instance) });
+  return encoder.encode({ v: 1, config: Buffer.from(binding.config), instance: Buffer.from(binding.instance), results: Buffer.from(binding.results) });
 }
 
 /** Reads the binding from `user_data`; anything else is USER_DATA_MISMATCH. */
@@ -32,12 +37,14 @@ export function decodeIngressBinding(userData: Uint8Array | null): IngressBindin
   } catch {
     throw mismatch('user_data is not CBOR');
   }
-  if (!(map instanceof Map) || map.size !== 3 || map.get('v') !== 1) throw mismatch('user_data is not a version 1 Cloister binding');
+  if (!(map instanceof Map) || map.size !== 4 || map.get('v') !== 1) throw mismatch('user_data is not a version 1 Cloister binding');
   const config = map.get('config');
   const instance = map.get('instance');
   if (!(config instanceof Uint8Array) || config.length !== CONFIG_DIGEST_BYTES) throw mismatch('the config digest is not 48 bytes');
+  const results = map.get('results');
   if (!(instance instanceof Uint8Array) || instance.length !== INSTANCE_ID_BYTES) throw mismatch('the instance id is not 16 bytes');
-  return { config, instance };
+  if (!(results instanceof Uint8Array) || results.length !== THUMBPRINT_BYTES) throw mismatch('the results key thumbprint is not 32 bytes');
+  return { config, instance, results };
 }
 
 /**

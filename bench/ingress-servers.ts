@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -40,7 +41,7 @@ async function main(): Promise<void> {
       app: parseAddress(args[1]!),
       tls,
       nsm,
-      binding: { configDigest: configDigest(document), instanceId: Buffer.from(await nsm.getRandom()).subarray(0, 16) },
+      binding: { config: configDigest(document), instance: Buffer.from(await nsm.getRandom()).subarray(0, 16), results: randomBytes(32) },
       configJson: JSON.stringify(document),
       users: document.users,
       enclaves: [],

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as examples from '../examples';
-import { hostApp } from '../express/testing';
+import { hostApp, testResultSigner } from '../express/testing';
 import { NonNegativeDecimal } from '../examples/decimal';
 import { silentLogger } from '../express/request-log';
 import { Rounds } from '../examples/millionaire/rounds';
@@ -62,13 +62,15 @@ async function attestedRound(stack: AttestedStack, i: number): Promise<void> {
   if ((body as { richest: string[] }).richest.join() !== winner(i)) throw new Error(`round ${i}: wrong attested result ${JSON.stringify(body)}`);
 }
 
-function inProcessRound(rounds: Rounds, i: number): void {
+async function inProcessRound(rounds: Rounds, i: number): Promise<void> {
   const id = `bench-${i}`;
   const [alice, bob] = amounts(i);
   rounds.create(id, ['alice', 'bob'], 'alice');
   rounds.submit(id, 'alice', NonNegativeDecimal.parse(alice));
   rounds.submit(id, 'bob', NonNegativeDecimal.parse(bob));
-  if (rounds.result(id, 'alice').join() !== winner(i)) throw new Error(`round ${i}: wrong in-process result`);
+  const { richest, jws } = rounds.result(id, 'alice');
+  await jws;
+  if (richest.join() !== winner(i)) throw new Error(`round ${i}: wrong in-process result`);
 }
 
 async function main(): Promise<void> {
@@ -96,7 +98,7 @@ async function main(): Promise<void> {
     close();
     server.close();
   }
-  const state = new Rounds({ ttlMs: 3_600_000, ...LIVE_ROUNDS });
+  const state = new Rounds({ ttlMs: 3_600_000, ...LIVE_ROUNDS }, testResultSigner());
   const inProcess = await timeRuns(requested, WARMUP_ROUNDS, (i) => inProcessRound(state, i));
 
   const a = summary(attested);

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import * as examples from '../examples';
 import { SignedDecimal } from '../examples/decimal';
 import { DecimalComputation } from '../examples/stats/computations';
-import { hostApp } from '../express/testing';
+import { hostApp, testResultSigner } from '../express/testing';
 import { silentLogger } from '../express/request-log';
 import { MEMBER, type Reply, startAttestedStack } from './attested-stack';
 import { plainClient } from './plain-client';
@@ -30,6 +30,7 @@ const LIVE = { maxLive: 1_000_000, maxPerCaller: 1_000_000, maxBytes: 2 ** 40, m
 /** Three values whose mean is exact only in decimal arithmetic. */
 const valuesOf = (i: number) => [`${i}.1`, `${i}.2`, `${i}.3`];
 const meanOf = (i: number) => `${i}.2`;
+const signer = testResultSigner();
 
 function expectReply(reply: Reply, status: number, what: string): Reply {
   if (reply.status !== status) throw new Error(`${what}: expected ${status}, got ${reply.status} ${JSON.stringify(reply.body)}`);
@@ -47,12 +48,13 @@ async function computation(call: ParticipantCall, i: number, prefix: string): Pr
   if ((body as { result: string }).result !== meanOf(i)) throw new Error(`${name}: wrong mean ${JSON.stringify(body)}`);
 }
 
-function inProcess(i: number): void {
+async function inProcess(i: number): Promise<void> {
   const spec = { name: `p-${i}`, type: 'mean' as const, participants: [...PARTICIPANTS], quorum: 3 };
-  const store = new DecimalComputation(spec, 'mean');
+  const store = new DecimalComputation(spec, signer, 'mean');
   const values = valuesOf(i);
   for (const [k, who] of PARTICIPANTS.entries()) store.submit(who, SignedDecimal.parse(values[k]));
-  const result = store.result();
+  const { result, jws } = store.result();
+  await jws;
   if (result !== meanOf(i)) throw new Error(`in-process ${i}: wrong mean ${JSON.stringify(result)}`);
 }
 

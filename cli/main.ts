@@ -12,6 +12,7 @@ import type { CliIo } from './io';
 import { UsageError } from './usage-error';
 import { registerVerify } from './verify';
 import { registerVerifyBuild } from './verify-build';
+import { registerVerifyResult } from './verify-result';
 
 /**
  * Runs `cloister` with `argv` (without the node and script names) and resolves to the exit status:
@@ -29,6 +30,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   registerAttest(program, io, exit);
   registerCall(program, io, exit);
   registerVerify(program, io, exit);
+  registerVerifyResult(program, io, exit);
   registerConfigDigest(program, io, exit);
   registerDev(program, io, exit);
   registerBuild(program, io, exit);

@@ -30,3 +30,28 @@ export type ClientErrorCode =
  * }
  */
 export class ClientError extends CodedError<ClientErrorCode> {}
+
+/** Why a signed result was refused, beyond its attestation document (whose refusals are `AttestationError`s). */
+export type ResultErrorCode =
+  /** Not a compact JWS of a Cloister result: malformed, another `typ` or `alg`, a header key that is no public P-384 key, or a payload of another shape. */
+  | 'BAD_JWS'
+  /** The JWS carries no attestation document and none was given. */
+  | 'NO_DOCUMENT'
+  /** The key that signed is not the results key the document binds: another instance's, or nobody's. */
+  | 'KEY_NOT_ATTESTED'
+  /** The result names another instance than the document's. */
+  | 'INSTANCE_MISMATCH'
+  /** The signature does not verify: the header or the payload was changed after signing. */
+  | 'BAD_SIGNATURE';
+
+/**
+ * A signed result that does not prove what it says, with a stable code.
+ *
+ * @example
+ * try {
+ *   await verifyResult(jws, policy);
+ * } catch (e) {
+ *   if (e instanceof ResultError || e instanceof AttestationError) console.error(e.code, e.message);
+ * }
+ */
+export class ResultError extends CodedError<ResultErrorCode> {}

@@ -1,6 +1,7 @@
 import { type AppContext, type AppModule, DEFAULT_JSON_BODY_BYTES } from './app-host';
 import { ConfigError, type RuntimeConfig, knownCallers } from './config';
 import type { Logger } from './log';
+import type { ResultSigner } from './signed-result';
 
 /**
  * What `require` gave for an app module, as an AppModule: compiled from `export default` it has a
@@ -18,12 +19,13 @@ export function appModuleOf(loaded: unknown, path: string): AppModule {
 }
 
 /** The parts of the validated deployment configuration an app acts on, defaults applied. */
-export function appContextOf(config: RuntimeConfig, log: Logger): AppContext {
+export function appContextOf(config: RuntimeConfig, log: Logger, results: ResultSigner): AppContext {
   return {
     callers: knownCallers(config),
     outbound: (config.outbound ?? []).map(({ host, port }) => ({ host, port })),
     limits: { jsonBodyBytes: config.limits?.jsonBodyBytes ?? DEFAULT_JSON_BODY_BYTES },
     log,
+    results,
   };
 }
 

@@ -2,6 +2,7 @@ import type { RequestListener } from 'node:http';
 import type { EgressTarget } from './allowlist';
 import type { Identity } from './identity';
 import type { Logger } from './log';
+import type { ResultSigner } from './signed-result';
 
 /**
  * What the enclave's app host hands the app it serves, besides the app's own configuration
@@ -17,6 +18,11 @@ export interface AppContext {
   limits: { jsonBodyBytes: number };
   /** JSON lines to the supervisor's log; never give it bodies or secrets. */
   log: Logger;
+  /**
+   * Signs final results with the instance's results key, which every attestation document of the
+   * instance binds: a party can show the JWS to anyone (`cloister verify-result`).
+   */
+  results: ResultSigner;
 }
 
 /** Anything with zod's `safeParse`: how an app declares and checks its configuration block. */

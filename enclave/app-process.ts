@@ -3,6 +3,7 @@ import { rmSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { APP_CONFIG_ENV, LISTEN_ENV } from '../contract/app-host';
 import type { Logger } from '../contract/log';
+import { RESULTS_KEY_ENV, type ResultsKeyMaterial } from '../contract/signed-result';
 import { type Address, formatAddress } from '../transport/address';
 import { openConnection } from '../transport/connect';
 import { freePort } from '../transport/free-port';
@@ -22,6 +23,8 @@ export interface AppProcessOptions {
   log: Logger;
   /** Variables added to the app's environment (egress proxy settings, secrets); never logged. */
   env?: Record<string, string>;
+  /** The results key the app signs its results with: over IPC to a module, in `CLOISTER_RESULTS_KEY` to a command. */
+  results: ResultsKeyMaterial;
 }
 
 /** A child not ready within this time is killed (and, after boot, replaced). */
@@ -151,7 +154,7 @@ export class AppProcess {
 
   private forkModuleHost(path: string): ChildProcess {
     const child = fork(MODULE_HOST, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...this.options.env } });
-    const start: ToAppChild = { type: 'start', module: path, config: this.options.config, listen: this.current };
+    const start: ToAppChild = { type: 'start', module: path, config: this.options.config, listen: this.current, results: this.options.results };
     child.send(start);
     return child;
   }
@@ -161,7 +164,13 @@ export class AppProcess {
     // A socket left by a previous command that died would make its listen fail with EADDRINUSE.
     if (this.current.kind === 'unix') rmSync(this.current.path, { force: true });
     const block = (this.options.config as { apps?: unknown }).apps ?? {};
-    const env = { ...process.env, ...this.options.env, [LISTEN_ENV]: formatAddress(this.current), [APP_CONFIG_ENV]: JSON.stringify(block) };
+    const env = {
+      ...process.env,
+      ...this.options.env,
+      [LISTEN_ENV]: formatAddress(this.current),
+      [APP_CONFIG_ENV]: JSON.stringify(block),
+      [RESULTS_KEY_ENV]: JSON.stringify(this.options.results),
+    };
     // Its own process group, so that the signals the supervisor sends reach a shell's children too.
     return spawn(file, args, { stdio: ['ignore', 'inherit', 'inherit'], env, detached: true });
   }

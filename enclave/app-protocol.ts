@@ -1,3 +1,4 @@
+import type { ResultsKeyMaterial } from '../contract/signed-result';
 import type { Address } from '../transport/address';
 
 /**
@@ -13,6 +14,8 @@ export type ToAppChild = {
   config: unknown;
   /** Where to listen: a unix socket in a private directory, or a loopback TCP address. */
   listen: Address;
+  /** The instance's results key, for the signer in the app's context. */
+  results: ResultsKeyMaterial;
 };
 
 export type FromAppChild =

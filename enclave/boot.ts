@@ -11,6 +11,7 @@ import { AppProcess } from './app-process';
 import type { HostedApp } from './hosted-app';
 import { type LoadedConfig, loadConfigFile } from '../contract/load-config';
 import { measureConfig } from './measure-config';
+import { createResultsKey } from './results-key';
 import { releaseSecrets } from './secrets';
 
 /** What the boot sequence needs; `main.ts` builds it from flags. */
@@ -55,7 +56,7 @@ const INSTANCE_ID_BYTES = 16;
 /**
  * The boot sequence of DESIGN.md: load and validate the configuration (ConfigError names the bad
  * field); measure it into PCR16 and lock it; create the TLS key inside the enclave; draw the
- * instance id from the NSM; start the app as a child process on a private address and wait until
+ * instance id from the NSM; make the results key and the document binding it; start the app as a child process on a private address and wait until
  * it listens; then open the ingress, which forwards to the app only while it is ready. Nothing
  * listens for clients before the configuration is measured and the app is up.
  */
@@ -65,7 +66,7 @@ export async function boot(options: BootOptions): Promise<RunningEnclave> {
   const endpoint = prepareAppEndpoint(options.appAddress);
   // What the app finds in its environment beyond the supervisor's own: filled by the boot steps below.
   const appEnv: Record<string, string> = {};
-  const app = new AppProcess({ app: options.app, config: document, address: endpoint.address, log: options.log, env: appEnv });
+  let app: AppProcess | undefined;
   let pcr16: Buffer;
   let instanceId: Buffer;
   let ingress: Awaited<ReturnType<typeof startIngress>>;
@@ -80,31 +81,35 @@ export async function boot(options: BootOptions): Promise<RunningEnclave> {
     Object.assign(appEnv, await releaseSecrets(config, options.nsm, options.log, { proxy: appEnv.HTTPS_PROXY }));
     const tls = await generateTlsIdentity();
     instanceId = Buffer.from(await options.nsm.getRandom()).subarray(0, INSTANCE_ID_BYTES);
+    const results = await createResultsKey(options.nsm, { config: digest, instance: instanceId, tlsSpki: tls.spkiDer });
+    app = new AppProcess({ app: options.app, config: document, address: endpoint.address, log: options.log, env: appEnv, results: results.material });
     await app.start();
+    const running = app;
     ingress = await startIngress({
       listen: options.ingress,
       app: app.address,
       tls: { keyPem: tls.keyPem, certPem: tls.certPem },
       nsm: options.nsm,
-      binding: { configDigest: digest, instanceId },
+      binding: { config: digest, instance: instanceId, results: results.thumbprint },
       // Canonical JSON: the bytes whose SHA-384 is the digest, so a client can check it directly.
       configJson: canonicalize(document)!,
       users: config.users,
       enclaves: config.enclaves ?? [],
-      isAppReady: () => app.ready,
+      isAppReady: () => running.ready,
       log: options.log,
     });
   } catch (e) {
-    await app.stop();
+    await app?.stop();
     await egress?.close();
     endpoint.remove();
     throw e;
   }
 
   const listening = ingress.address;
+  const hosted = app;
   return {
     ingress: listening,
-    app: app.address,
+    app: hosted.address,
     configDigest: digest,
     pcr16,
     instanceId,
@@ -113,7 +118,7 @@ export async function boot(options: BootOptions): Promise<RunningEnclave> {
       const graceOver = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
       await Promise.race([ingress.close(), graceOver]);
       clearTimeout(timer);
-      await app.stop();
+      await hosted.stop();
       await egress?.close();
       endpoint.remove();
       if (listening.kind === 'unix') rmSync(listening.path, { force: true });

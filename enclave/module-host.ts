@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { EnvHttpProxyAgent, setGlobalDispatcher } from 'undici';
 import { ConfigError, parseConfig } from '../contract/config';
 import { jsonLinesLogger } from '../contract/log';
+import { createResultSigner } from '../contract/signed-result';
 import type { Address } from '../transport/address';
 import { appConfigOf, appContextOf, appModuleOf } from '../contract/app-context';
 import type { FromAppChild, ToAppChild } from './app-protocol';
@@ -69,7 +70,7 @@ async function start(message: ToAppChild): Promise<void> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const module = appModuleOf(require(message.module), message.module);
   const config = parseConfig(message.config);
-  const listener = module.default(appConfigOf(module, config), appContextOf(config, jsonLinesLogger));
+  const listener = module.default(appConfigOf(module, config), appContextOf(config, jsonLinesLogger, createResultSigner(message.results)));
   const server = createServer(listener);
   server.keepAliveTimeout = KEEP_ALIVE_MS;
   process.on('SIGTERM', () => stop(server));

@@ -25,6 +25,15 @@ export {
   DEFAULT_JSON_BODY_BYTES,
   LISTEN_ENV,
 } from '../contract/app-host';
+export {
+  RESULTS_KEY_ENV,
+  RESULT_JWS_TYPE,
+  type ResultClaims,
+  type ResultSigner,
+  type ResultsKeyMaterial,
+  type SignedResultPayload,
+  createResultSigner,
+} from '../contract/signed-result';
 export { EgressAllowlist, type EgressTarget, canonicalHost, describeTarget } from '../contract/allowlist';
 export {
   IDENTITY_PATTERN,

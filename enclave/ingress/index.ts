@@ -1,3 +1,4 @@
+import type { IngressBinding } from '../../attestation/ingress-binding';
 import { X509Certificate } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
@@ -28,8 +29,8 @@ export interface IngressOptions {
   tls: { keyPem: string; certPem: string };
   /** Signs the documents of the attestation endpoint. */
   nsm: Nsm;
-  /** What every document's user_data binds: the config digest (48 bytes) and the instance id (16 bytes). */
-  binding: { configDigest: Uint8Array; instanceId: Uint8Array };
+  /** What every document's user_data binds: the config digest, the instance id and the results key's thumbprint. */
+  binding: IngressBinding;
   /** Served verbatim at `GET /.well-known/cloister/config`. */
   configJson: string;
   /** Callers identified by their client key: `sha256:<hex of the SPKI DER digest>` or a public JWK. */
@@ -103,7 +104,7 @@ const CIPHERS = [
  * @example
  * const tls = await generateTlsIdentity();
  * const ingress = await startIngress({ listen: parseAddress('tcp://127.0.0.1:0'), app: parseAddress('unix:///run/app.sock'),
- *   tls, nsm, binding: { configDigest, instanceId }, configJson, users: config.users, enclaves: config.enclaves ?? [] });
+ *   tls, nsm, binding: { config, instance, results }, configJson, users: config.users, enclaves: config.enclaves ?? [] });
  */
 export async function startIngress(options: IngressOptions): Promise<Ingress> {
   const log = options.log ?? jsonLinesLogger;

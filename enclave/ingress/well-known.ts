@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { encodeIngressBinding } from '../../attestation/ingress-binding';
+import { type IngressBinding, encodeIngressBinding } from '../../attestation/ingress-binding';
 import type { Nsm } from '../../attestation/nsm/nsm';
 import type { Logger } from '../../contract/log';
 import type { RateLimit } from './rate-limit';
@@ -16,7 +16,7 @@ export interface WellKnownOptions {
   nsm: Nsm;
   /** DER SubjectPublicKeyInfo of the ingress TLS key. */
   tlsSpki: Uint8Array;
-  binding: { configDigest: Uint8Array; instanceId: Uint8Array };
+  binding: IngressBinding;
   configJson: string;
   rateLimit: RateLimit;
   log: Logger;
@@ -33,7 +33,7 @@ export class WellKnown {
 
   /** Throws a TypeError when the binding's digest or instance id has the wrong length. */
   constructor(private readonly options: WellKnownOptions) {
-    this.userData = encodeIngressBinding({ config: options.binding.configDigest, instance: options.binding.instanceId });
+    this.userData = encodeIngressBinding(options.binding);
     this.config = Buffer.from(options.configJson, 'utf8');
   }
 

@@ -27,7 +27,7 @@ export function millionaireApp(settings: ExamplesConfig['millionaire'], ctx: App
   const role = settings?.role;
   const eligible = eligibleParticipants(ctx, role);
   const openDefaultRound = () => eligible.length >= 2 && rounds.create(DEFAULT_ROUND, eligible, SERVICE);
-  const rounds = new Rounds(lifecycleLimits(settings, ROUND_DEFAULTS), (id) => id === DEFAULT_ROUND && openDefaultRound());
+  const rounds = new Rounds(lifecycleLimits(settings, ROUND_DEFAULTS), ctx.results, (id) => id === DEFAULT_ROUND && openDefaultRound());
   openDefaultRound();
 
   return new ApiRouter('/millionaire', ctx.limits.jsonBodyBytes)
@@ -94,14 +94,15 @@ export function millionaireApp(settings: ExamplesConfig['millionaire'], ctx: App
         summary: 'Who is richest.',
         description: 'For participants only, once every participant has submitted; from then on the answer never changes.',
         responses: {
-          200: { description: 'The richest participants (all who tie), sorted by name.', schema: RoundResult },
+          200: { description: 'The richest participants (all who tie), sorted by name, and the result signed by the enclave.', schema: RoundResult },
           403: errorResponse('NOT_A_PARTICIPANT'),
           404: errorResponse('ROUND_NOT_FOUND'),
           409: errorResponse('WAITING_FOR_PARTICIPANTS: the message says how many are missing.'),
         },
       },
-      (req, res) => {
-        res.json({ richest: rounds.result(roundOf(req), callerOf(req).name) });
+      async (req, res) => {
+        const { richest, jws } = rounds.result(roundOf(req), callerOf(req).name);
+        res.json({ richest, jws: await jws });
       },
     );
 }

@@ -1,7 +1,8 @@
 import type Big from 'big.js';
 import { type LifecycleLimits, ResourceStore } from '../lifecycle/resource-store';
 import { richest } from './richest';
-import { conflict, forbidden, notFound } from '../../express';
+import { type ResultSigner, conflict, forbidden, notFound } from '../../express';
+import { SIGNED_RESULT_BYTES, signWhenLocked } from '../lifecycle/sign-when-locked';
 
 /** A round as its creator and participants may see it: never an amount. */
 export interface RoundSummary {
@@ -18,12 +19,21 @@ interface Round {
   readonly amounts: Map<string, Big>;
   readonly submitted: Set<string>;
   /** Set once, when the last participant submits; never recomputed, so every reader agrees. */
-  result?: readonly string[];
+  result?: RoundOutcome;
+}
+
+/** The answer of a round, the same for every participant: who is richest, and the enclave's signature on it. */
+export interface RoundOutcome {
+  richest: readonly string[];
+  /** The signed result (see ResultSigner), made once when the round locked. */
+  jws: Promise<string>;
 }
 
 /** What a round holds, about: its structure, and per participant a name, an amount and a mark. */
 const ROUND_BYTES = 512;
 const PARTICIPANT_BYTES = 256;
+/** Which app signs the results: the `app` of each signed result. */
+const APP = 'millionaire';
 
 /**
  * Every millionaire round of one app instance. Each method runs to completion without awaiting,
@@ -37,7 +47,11 @@ export class Rounds {
    * Rounds live `limits.ttlMs`, result included; `limits` bound how many live at once.
    * `onExpire` hears the id of each round that expired.
    */
-  constructor(limits: LifecycleLimits, onExpire?: (id: string) => void) {
+  constructor(
+    limits: LifecycleLimits,
+    private readonly signer: ResultSigner,
+    onExpire?: (id: string) => void,
+  ) {
     this.rounds = new ResourceStore(limits, 'round', 'ROUND_LIMIT_REACHED', onExpire);
   }
 
@@ -54,7 +68,7 @@ export class Rounds {
       id,
       creator,
       { participants: [...participants], members: new Set(participants), amounts: new Map(), submitted: new Set() },
-      ROUND_BYTES + participants.length * PARTICIPANT_BYTES,
+      ROUND_BYTES + participants.length * PARTICIPANT_BYTES + SIGNED_RESULT_BYTES,
     );
     return { id, participants: [...participants], expiresAt: new Date(this.rounds.expiresAt(id)!).toISOString() };
   }
@@ -86,14 +100,16 @@ export class Rounds {
     round.amounts.set(name, wealth);
     const missing = round.participants.length - round.submitted.size;
     if (missing === 0) {
-      round.result = richest(round.amounts);
+      const answer = richest(round.amounts);
       round.amounts.clear();
+      const claims = { app: APP, resource: id, participants: round.participants, result: { richest: answer } };
+      round.result = { richest: answer, jws: signWhenLocked(this.signer, claims) };
     }
     return { missing };
   }
 
-  /** The richest participants, once every participant has submitted (409 before that). */
-  result(id: string, name: string): readonly string[] {
+  /** The richest participants and the signed result, once every participant has submitted (409 before that). */
+  result(id: string, name: string): RoundOutcome {
     const round = this.participantRound(id, name);
     if (round.result === undefined) {
       const missing = round.participants.length - round.submitted.size;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { NonNegativeDecimal } from '../decimal';
 import { MAX_IDENTITY_CHARS } from '../../express';
+import { SignedResultJws } from '../signed-result-schema';
 
 /** What a round id may look like: safe in a URL path segment and in a log line. */
 export const ROUND_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -77,4 +78,5 @@ export const WealthAccepted = z.object({
 /** The result: the richest participant, or every participant who ties for richest, sorted by name. */
 export const RoundResult = z.object({
   richest: z.array(z.string()),
+  jws: SignedResultJws,
 });

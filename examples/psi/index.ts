@@ -21,7 +21,7 @@ const DEFAULTS = { maxItems: 2_000_000, maxItemBytes: 1_024, maxUploadBytes: 256
 export function psiApp(block: ExamplesConfig['psi'], ctx: AppContext): ApiRouter {
   const settings = { ...DEFAULTS, ...block };
   const eligible = new Set(eligibleParticipants(ctx, settings.role));
-  const sessions = new PsiSessions({ lifecycle: lifecycleLimits(block, SESSION_DEFAULTS), maxItems: settings.maxItems });
+  const sessions = new PsiSessions({ lifecycle: lifecycleLimits(block, SESSION_DEFAULTS), maxItems: settings.maxItems }, ctx.results);
 
   return new ApiRouter('/psi', ctx.limits.jsonBodyBytes)
     .post(
@@ -122,12 +122,12 @@ export function psiApp(block: ExamplesConfig['psi'], ctx: AppContext): ApiRouter
         const outcome = await sessions.get(sessionId(req)).result(callerOf(req).name);
         res.setHeader('Cache-Control', 'no-store');
         if ('size' in outcome) {
-          res.json({ size: outcome.size });
+          res.json({ size: outcome.size, jws: outcome.jws });
           return;
         }
         res.status(200).setHeader('Content-Type', 'application/json; charset=utf-8');
-        res.setHeader('Content-Length', outcome.intersectionJson.length);
-        res.end(outcome.intersectionJson);
+        res.setHeader('Content-Length', outcome.body.length);
+        res.end(outcome.body);
       },
     );
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SignedResultJws } from '../signed-result-schema';
 
 /** Most participants in one session. */
 const MAX_PARTICIPANTS = 100;
@@ -61,8 +62,16 @@ export const SetReceived = z.object({
 });
 
 export const SessionResult = z.union([
-  z.object({ intersection: z.array(z.string()).describe('Items in every set, sorted by UTF-16 code units.') }),
-  z.object({ size: z.number().int().nonnegative().describe('How many items are in every set (cardinality-only sessions).') }),
+  z.object({
+    intersection: z.array(z.string()).describe('Items in every set, sorted by UTF-16 code units.'),
+    jws: SignedResultJws.describe(
+      'The signed result: its `result` is `{size, intersectionSha256}`, the SHA-256 (hex) of `{"intersection":[...]}` written as JSON.stringify writes it.',
+    ),
+  }),
+  z.object({
+    size: z.number().int().nonnegative().describe('How many items are in every set (cardinality-only sessions).'),
+    jws: SignedResultJws.describe('The signed result: its `result` is `{size}`.'),
+  }),
 ]);
 
 /** How the upload route documents its three body formats. */

@@ -1,8 +1,14 @@
+import { createHash } from 'node:crypto';
 import { type LifecycleLimits, ResourceStore } from '../lifecycle/resource-store';
 import { alreadySubmitted, notAParticipant, notAllowedToDelete, sessionExists, sessionNotFound, waitingForParticipants } from './errors';
 import { UploadCollector, intersect } from './intersect';
 import type { NormalizeOptions } from './normalize';
 import { intersectionBody } from './result-body';
+import { SIGNED_RESULT_BYTES } from '../lifecycle/sign-when-locked';
+import type { ResultSigner } from '../../express';
+
+/** Which app signs the results: the `app` of each signed result. */
+const APP = 'psi';
 
 /** What a session is created with; fixed for its lifetime. */
 export interface SessionSpec {
@@ -20,8 +26,13 @@ export interface Receipt {
   missing: string[];
 }
 
-/** A session's answer: the serialised intersection, or only its size for a cardinality-only session. */
-export type Outcome = { size: number } | { intersectionJson: Buffer };
+/**
+ * A session's answer with its signed result: only the size for a cardinality-only session, else
+ * the whole response body, `{"intersection":[...],"jws":"..."}`. The signed result holds the size
+ * and the SHA-256 of `{"intersection":[...]}` (the body without its `jws`), so that anyone given
+ * the list and the JWS can check one against the other without the list inside the signature.
+ */
+export type Outcome = { size: number; jws: string } | { body: Buffer };
 
 /**
  * A participant's set while it uploads. Feed it with `add`; then either `commit` (the body was
@@ -59,7 +70,8 @@ export class PsiSession {
     readonly spec: SessionSpec,
     private readonly maxItems: number,
     /** Says how many bytes the session holds now: a 429 when that is more than its creator may hold. */
-    private readonly account: (bytes: number, force?: boolean) => void = () => {},
+    private readonly account: (bytes: number, force?: boolean) => void,
+    private readonly signer: ResultSigner,
   ) {
     this.participants = spec.participants;
     this.participantSet = new Set(spec.participants);
@@ -101,7 +113,11 @@ export class PsiSession {
             this.account(setBytes(next));
             this.candidates = next;
             this.submitted.add(participant);
-            if (this.submitted.size === this.participants.length) this.outcome = this.buildOutcome(next);
+            if (this.submitted.size === this.participants.length) {
+              this.outcome = this.buildOutcome(next);
+              // A failure reaches each reader that awaits the outcome (a 500 there), never the process.
+              this.outcome.catch(() => {});
+            }
             return { received: collector.distinct, missing: this.missing() };
           } finally {
             this.uploading.delete(participant);
@@ -126,14 +142,19 @@ export class PsiSession {
   private async buildOutcome(intersection: ReadonlySet<string>): Promise<Outcome> {
     // No upload can start any more, so only the build below still needs the candidates.
     this.candidates = undefined;
+    const claims = { app: APP, resource: this.spec.id, participants: this.participants };
     if (this.spec.cardinalityOnly) {
-      this.account(0, true);
-      return { size: intersection.size };
+      this.account(SIGNED_RESULT_BYTES, true);
+      const size = intersection.size;
+      return { size, jws: await this.signer.sign({ ...claims, result: { size } }) };
     }
     const intersectionJson = await intersectionBody(intersection);
+    const intersectionSha256 = createHash('sha256').update(intersectionJson).digest('hex');
+    const jws = await this.signer.sign({ ...claims, result: { size: intersection.size, intersectionSha256 } });
+    const body = Buffer.concat([intersectionJson.subarray(0, -1), Buffer.from(`,"jws":${JSON.stringify(jws)}}`)]);
     // The result replaces the candidates it was built from, which are larger: never refused.
-    this.account(intersectionJson.length, true);
-    return { intersectionJson };
+    this.account(body.length, true);
+    return { body };
   }
 
   private missing(): string[] {
@@ -155,14 +176,17 @@ export interface SessionLimits {
 export class PsiSessions {
   private readonly sessions: ResourceStore<PsiSession>;
 
-  constructor(private readonly limits: SessionLimits) {
+  constructor(
+    private readonly limits: SessionLimits,
+    private readonly signer: ResultSigner,
+  ) {
     this.sessions = new ResourceStore(limits.lifecycle, 'PSI session', 'TOO_MANY_SESSIONS');
   }
 
   /** 409 if the id is taken; 429 when the app or the creator holds as many live sessions as it may. */
   create(spec: SessionSpec, creator: string): { session: PsiSession; expiresAt: string } {
     if (this.sessions.has(spec.id)) throw sessionExists();
-    const session = new PsiSession(spec, this.limits.maxItems, (bytes, force) => this.sessions.resize(spec.id, bytes, force));
+    const session = new PsiSession(spec, this.limits.maxItems, (bytes, force) => this.sessions.resize(spec.id, bytes, force), this.signer);
     this.sessions.add(spec.id, creator, session);
     return { session, expiresAt: new Date(this.sessions.expiresAt(spec.id)!).toISOString() };
   }

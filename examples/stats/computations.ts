@@ -3,7 +3,11 @@ import type Big from 'big.js';
 import { type AggregateResult, aggregateDecimals, countTrue } from './aggregate';
 import { type KeyMatch, isMatched, matchesFor } from './keymatch';
 import type { ComputationType, DecimalType } from './schemas';
-import { conflict, forbidden, notFound } from '../../express';
+import { type ResultSigner, conflict, forbidden, notFound } from '../../express';
+import { SIGNED_RESULT_BYTES, signWhenLocked } from '../lifecycle/sign-when-locked';
+
+/** Which app signs the results: the `app` of each signed result. */
+const APP = 'stats';
 
 /** A computation as its creator defined it. */
 export interface ComputationSpec {
@@ -29,9 +33,12 @@ export interface StoreLimits {
 abstract class AggregateComputation<V> {
   private readonly values = new Map<string, V>();
   private readonly submitters = new Set<string>();
-  private locked: AggregateResult | undefined;
+  private locked: { result: AggregateResult; jws: Promise<string> } | undefined;
 
-  constructor(readonly spec: ComputationSpec) {}
+  constructor(
+    readonly spec: ComputationSpec,
+    private readonly signer: ResultSigner,
+  ) {}
 
   protected abstract reduce(values: ReadonlyMap<string, V>): AggregateResult;
 
@@ -55,15 +62,18 @@ abstract class AggregateComputation<V> {
     this.values.set(caller, value);
     const closed = this.values.size === this.spec.quorum;
     if (closed) {
-      this.locked = this.reduce(this.values);
+      const result = this.reduce(this.values);
       // The result is all anyone may learn from here on; the inputs need not outlive it.
       this.values.clear();
+      // Whose values it is made of, in the order the computation lists its participants.
+      const participants = this.spec.participants.filter((name) => this.submitters.has(name));
+      this.locked = { result, jws: signWhenLocked(this.signer, { app: APP, resource: this.spec.name, participants, result }) };
     }
     return { submissions: this.submitters.size, closed };
   }
 
-  /** The locked result, or 409 WAITING_FOR_QUORUM saying how many submissions are missing. */
-  result(): AggregateResult {
+  /** The locked result and its signature, or 409 WAITING_FOR_QUORUM saying how many submissions are missing. */
+  result(): { result: AggregateResult; jws: Promise<string> } {
     if (this.locked === undefined) {
       const missing = this.spec.quorum - this.submitters.size;
       throw conflict(
@@ -79,9 +89,10 @@ abstract class AggregateComputation<V> {
 export class DecimalComputation extends AggregateComputation<Big> {
   constructor(
     spec: ComputationSpec,
+    signer: ResultSigner,
     private readonly type: DecimalType,
   ) {
-    super(spec);
+    super(spec, signer);
   }
 
   protected reduce(values: ReadonlyMap<string, Big>): AggregateResult {
@@ -105,14 +116,17 @@ export class KeymatchComputation {
   private readonly keys = new Map<string, Map<string, string>>();
   /** participant → the keys it submitted, for its result and its limit. */
   private readonly keysOf = new Map<string, string[]>();
-  /** About what the keys and messages hold in memory. */
+  /** The signed result of each matched key, made when it matched. */
+  private readonly signed = new Map<string, Promise<string>>();
+  /** About what the keys, messages and signed results hold in memory. */
   private bytes = 0;
 
   constructor(
     readonly spec: ComputationSpec,
     readonly maxKeys: number,
     /** Says how many bytes the computation holds now: a 429 when that is more than its creator may hold. */
-    private readonly account: (bytes: number) => void = () => {},
+    private readonly account: (bytes: number) => void,
+    private readonly signer: ResultSigner,
   ) {}
 
   /** Whether nobody has submitted a key yet. */
@@ -134,19 +148,29 @@ export class KeymatchComputation {
       throw conflict('KEY_CLOSED', `This key was already submitted by ${this.spec.quorum} participants; its messages are locked and it accepts no more.`);
     }
     // Refused (429) before anything changes when the creator's computations would hold too much.
-    const bytes = this.bytes + (key.length + message.length + caller.length) * 2 + KEY_OVERHEAD_BYTES;
+    const completes = submitters.size + 1 >= this.spec.quorum;
+    const bytes = this.bytes + (key.length + message.length + caller.length) * 2 + KEY_OVERHEAD_BYTES + (completes ? SIGNED_RESULT_BYTES : 0);
     this.account(bytes);
     this.bytes = bytes;
     submitters.set(caller, message);
     own.push(key);
     this.keys.set(key, submitters);
     this.keysOf.set(caller, own);
+    if (completes) this.signMatch(key);
     return { matched: isMatched(submitters, this.spec.quorum), keysSubmitted: own.length };
   }
 
-  /** The matched keys the caller submitted, with their messages (see matchesFor). */
-  result(caller: string): KeyMatch[] {
-    return matchesFor(this.keysOf.get(caller) ?? [], this.keys, this.spec.quorum);
+  /** The matched keys the caller submitted, with their messages (see matchesFor) and each one's signed result. */
+  async result(caller: string): Promise<(KeyMatch & { jws: string })[]> {
+    const matches = matchesFor(this.keysOf.get(caller) ?? [], this.keys, this.spec.quorum);
+    return Promise.all(matches.map(async (match) => ({ ...match, jws: await this.signed.get(match.key)! })));
+  }
+
+  /** A matched key's messages are locked: its release is signed once, for every submitter to read. */
+  private signMatch(key: string): void {
+    const [match] = matchesFor([key], this.keys, this.spec.quorum);
+    const participants = match!.messages.map(({ from }) => from);
+    this.signed.set(key, signWhenLocked(this.signer, { app: APP, resource: this.spec.name, participants, result: match }));
   }
 }
 
@@ -163,7 +187,10 @@ export type Computation = DecimalComputation | CountComputation | KeymatchComput
 export class Computations {
   private readonly byName: ResourceStore<Computation>;
 
-  constructor(private readonly limits: StoreLimits) {
+  constructor(
+    private readonly limits: StoreLimits,
+    private readonly signer: ResultSigner,
+  ) {
     this.byName = new ResourceStore(limits.lifecycle, 'computation', 'COMPUTATION_LIMIT_REACHED');
   }
 
@@ -177,11 +204,11 @@ export class Computations {
     }
     const computation =
       spec.type === 'keymatch'
-        ? new KeymatchComputation(spec, this.limits.maxKeysPerParticipant, (bytes) => this.byName.resize(spec.name, bytes))
+        ? new KeymatchComputation(spec, this.limits.maxKeysPerParticipant, (bytes) => this.byName.resize(spec.name, bytes), this.signer)
         : spec.type === 'count'
-          ? new CountComputation(spec)
-          : new DecimalComputation(spec, spec.type);
-    this.byName.add(spec.name, creator, computation);
+          ? new CountComputation(spec, this.signer)
+          : new DecimalComputation(spec, this.signer, spec.type);
+    this.byName.add(spec.name, creator, computation, spec.type === 'keymatch' ? 0 : SIGNED_RESULT_BYTES);
     return { computation, expiresAt: new Date(this.byName.expiresAt(spec.name)!).toISOString() };
   }
 

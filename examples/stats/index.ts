@@ -28,10 +28,13 @@ const DEFAULT_MAX_MESSAGE_BYTES = 280;
 export function statsApp(settings: ExamplesConfig['stats'], ctx: AppContext): ApiRouter {
   const maxMessageBytes = settings?.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const keySchema = keySubmission(maxMessageBytes);
-  const store = new Computations({
-    lifecycle: lifecycleLimits(settings, COMPUTATION_DEFAULTS),
-    maxKeysPerParticipant: settings?.maxKeysPerParticipant ?? DEFAULT_MAX_KEYS_PER_PARTICIPANT,
-  });
+  const store = new Computations(
+    {
+      lifecycle: lifecycleLimits(settings, COMPUTATION_DEFAULTS),
+      maxKeysPerParticipant: settings?.maxKeysPerParticipant ?? DEFAULT_MAX_KEYS_PER_PARTICIPANT,
+    },
+    ctx.results,
+  );
   const eligible = new Set(eligibleParticipants(ctx, settings?.role));
 
   return new ApiRouter('/stats', ctx.limits.jsonBodyBytes)
@@ -137,10 +140,15 @@ export function statsApp(settings: ExamplesConfig['stats'], ctx: AppContext): Ap
           409: errorResponse('WAITING_FOR_QUORUM: says how many more submissions are needed.'),
         },
       },
-      (req, res) => {
+      async (req, res) => {
         const caller = callerOf(req).name;
         const computation = store.find(String(req.params.name), caller);
-        res.json({ result: computation instanceof KeymatchComputation ? computation.result(caller) : computation.result() });
+        if (computation instanceof KeymatchComputation) {
+          res.json({ result: await computation.result(caller) });
+          return;
+        }
+        const { result, jws } = computation.result();
+        res.json({ result, jws: await jws });
       },
     );
 }

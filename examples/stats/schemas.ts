@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SignedResultJws } from '../signed-result-schema';
 import { SignedDecimal } from '../decimal';
 import { jsonSchema, MAX_IDENTITY_CHARS, validate } from '../../express';
 
@@ -139,6 +140,7 @@ export const KeyReceipt = z.object({
 export const KeyMatch = z.object({
   key: z.string(),
   messages: z.array(z.object({ from: z.string(), message: z.string() })).describe('Sorted by submitter name (UTF-16 code-unit order).'),
+  jws: SignedResultJws.describe('This release signed when the key matched: its `result` is `{key, messages}`, its participants the submitters.'),
 });
 
 /** The body of `GET /stats/computations/:name/result`, by type. */
@@ -155,4 +157,5 @@ export const ResultBody = z.object({
       z.array(KeyMatch).describe('keymatch: the matched keys the caller submitted, sorted by key (UTF-16 code-unit order).'),
     ])
     .describe('The locked result.'),
+  jws: SignedResultJws.optional().describe('The aggregate signed when the quorum was reached (keymatch signs each matched key instead).'),
 });

@@ -3,11 +3,15 @@ import { appConfigOf, appContextOf, appModuleOf } from '../../contract/app-conte
 import type { AppFactory, AppModule } from '../../contract/app-host';
 import { parseConfig } from '../../contract/config';
 import { type Logger, jsonLinesLogger } from '../../contract/log';
+import type { ResultSigner } from '../../contract/signed-result';
+import { testResultSigner } from './test-result-signer';
 
 /** How `hostApp` builds the app. */
 export interface HostAppOptions {
   /** Where the app's log lines go (default: JSON lines on stdout). */
   log?: Logger;
+  /** What signs the app's results (default: `testResultSigner()`, a fresh key no enclave vouches for). */
+  results?: ResultSigner;
 }
 
 /**
@@ -23,5 +27,5 @@ export interface HostAppOptions {
 export function hostApp<Config>(module: AppModule<Config> | AppFactory<Config>, config: unknown, options: HostAppOptions = {}): RequestListener {
   const loaded = appModuleOf(module, 'the app module') as AppModule<Config>;
   const runtime = parseConfig(config);
-  return loaded.default(appConfigOf(loaded, runtime) as Config, appContextOf(runtime, options.log ?? jsonLinesLogger));
+  return loaded.default(appConfigOf(loaded, runtime) as Config, appContextOf(runtime, options.log ?? jsonLinesLogger, options.results ?? testResultSigner()));
 }

@@ -14,3 +14,4 @@
  */
 export { type HostAppOptions, hostApp } from './host-app';
 export { type Caller, type TestServer, serve } from './serve';
+export { testResultSigner } from './test-result-signer';

@@ -1,4 +1,4 @@
-import { createHash, createPrivateKey, webcrypto } from 'node:crypto';
+import { createHash, createPrivateKey, randomBytes, webcrypto } from 'node:crypto';
 import { type IncomingMessage, type ServerResponse } from 'node:http';
 import { type Server, createServer, request } from 'node:https';
 import { type AddressInfo, type Socket, connect, createServer as createTcpServer } from 'node:net';
@@ -111,7 +111,7 @@ export async function startFakeEnclave(options: FakeEnclaveOptions): Promise<Fak
   const tls = options.tls ?? (await tlsMaterial('fake-enclave'));
   const config = options.config ?? CONFIG;
   const instance = Buffer.from(createHash('sha256').update(tls.spki).digest().subarray(0, 16));
-  const userData = encodeIngressBinding({ config: configDigest(config), instance });
+  const userData = encodeIngressBinding({ config: configDigest(config), instance, results: randomBytes(32) });
   const server = await startRecording(tls, (req, res) => {
     const url = new URL(req.url ?? '/', 'https://fake');
     if (url.pathname === '/.well-known/cloister/attestation') {

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { request as httpsRequest } from 'node:https';
+import { type Agent, request as httpsRequest } from 'node:https';
 import { type AddressInfo, connect, createServer } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -10,6 +10,7 @@ import { readAttestation, rootFromPem, verifyAttestation } from '../../attestati
 import { configDigest, pcr16For } from '../../contract/config-digest';
 import { decodeIngressBinding } from '../../attestation/ingress-binding';
 import { type ClientIdentity, generateIdentity, loadIdentity } from '../../client/identity';
+import { parsePolicy, verifyResult } from '../../client';
 import { parseAddress } from '../../transport/address';
 import { type TestBuild, buildForTests } from './support/build';
 import { type Outcome, call, ingressAgent, streamingCall } from './support/https';
@@ -97,6 +98,26 @@ describe('a booted supervisor (ingress on loopback TCP, app on its own unix sock
     const binding = decodeIngressBinding(verified.userData);
     expect(Buffer.from(binding.config).equals(digest)).toBe(true);
     expect(Buffer.from(binding.instance).toString('hex')).toBe(ready.instance);
+  });
+
+  it('signs a final result with the results key its documents bind: the JWS verifies under a client policy', async () => {
+    const bob = ingressAgent(loadIdentity(join(tmp, 'bob')));
+    const post = (who: Agent, path: string, body: object) => call(port, path, who, { method: 'POST', body: JSON.stringify(body) });
+    expect(await post(agent(), '/millionaire/rounds', { id: 'signed', participants: ['alice', 'bob'] })).toMatchObject({ status: 201 });
+    expect(await post(agent(), '/millionaire/rounds/signed/wealth', { wealth: '5' })).toMatchObject({ status: 201 });
+    expect(await post(bob, '/millionaire/rounds/signed/wealth', { wealth: '7' })).toMatchObject({ status: 201 });
+    const answers = await Promise.all([agent(), bob].map((who) => call(port, '/millionaire/rounds/signed/result', who)));
+    const [first, second] = answers.map((a) => JSON.parse((a as { body: string }).body) as { richest: string[]; jws: string });
+    expect(second).toEqual(first);
+
+    const digest = configDigest(document);
+    const policy = parsePolicy({ root: join(tmp, 'dev', 'root', 'cert.pem'), pcrs: { 0: [PCR0] }, config: digest.toString('hex') }, '/');
+    const verified = await verifyResult(first!.jws, policy);
+    expect(verified.payload).toMatchObject({ app: 'millionaire', resource: 'signed', participants: ['alice', 'bob'], result: { richest: ['bob'] } });
+    expect(verified.instanceId).toBe(ready.instance);
+    // Every document the ingress serves binds the same results key as the one the JWS carries.
+    const served = await fetchBytes(port, `/.well-known/cloister/attestation?nonce=${'ab'.repeat(32)}`);
+    await expect(verifyResult(first!.jws, policy, { document: served })).resolves.toMatchObject({ instanceId: ready.instance });
   });
 
   it('answers through to the app: alice is greeted by name, a caller without a certificate gets 401', async () => {

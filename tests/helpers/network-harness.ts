@@ -1,3 +1,4 @@
+import type { IngressBinding } from '../../attestation/ingress-binding';
 import { KeyObject, createHash, createPublicKey, randomBytes, webcrypto } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
@@ -178,7 +179,7 @@ export interface Stack {
   tls: TlsIdentity;
   app: TestApp;
   configJson: string;
-  binding: { configDigest: Uint8Array; instanceId: Uint8Array };
+  binding: IngressBinding;
   /** alice (bidder), bob (bidder), jwkuser (tester, configured by JWK); stranger is in no entry. */
   clients: Record<'alice' | 'bob' | 'jwkuser' | 'stranger', ClientIdentity>;
   logs: LogEntry[];
@@ -203,7 +204,7 @@ export async function startStack(options: Partial<IngressOptions> = {}): Promise
   const nsm = await DevNsm.open({ dir: join(scratch.dir, 'nsm'), pcrs: PCRS });
   const tls = await generateTlsIdentity();
   const app = await startTestApp(join(scratch.dir, 'app.sock'), config);
-  const binding = { configDigest: configDigest(config), instanceId: randomBytes(16) };
+  const binding = { config: configDigest(config), instance: randomBytes(16), results: randomBytes(32) };
   const logs: LogEntry[] = [];
   const started: Ingress[] = [];
   const start = async (extra: Partial<IngressOptions>) => {

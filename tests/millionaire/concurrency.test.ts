@@ -18,7 +18,7 @@ describe('simultaneous requests', () => {
     expect(sent.map((r) => r.body.missing).sort()).toEqual([0, 1, 2]);
 
     const reads = await Promise.all(Array.from({ length: 30 }, (_, i) => result(t, 'default', everyone[i % 3]!)));
-    for (const r of reads) expect(r.body).toEqual({ richest: ['bob'] });
+    for (const r of reads) expect(r.body).toEqual({ richest: ['bob'], jws: expect.any(String) });
   });
 
   it('the same participant twice at once: one 201, one 409, and the first value stands', async () => {
@@ -29,8 +29,8 @@ describe('simultaneous requests', () => {
       expect([low, high].find((r) => r.status === 409)!.body.error).toBe('ALREADY_SUBMITTED');
       await submit(t, id, 'bob', '500').expect(201);
       const expected = high.status === 201 ? ['alice'] : ['bob'];
-      expect((await result(t, id, 'alice').expect(200)).body).toEqual({ richest: expected });
-      expect((await result(t, id, 'bob').expect(200)).body).toEqual({ richest: expected });
+      expect((await result(t, id, 'alice').expect(200)).body).toEqual({ richest: expected, jws: expect.any(String) });
+      expect((await result(t, id, 'bob').expect(200)).body).toEqual({ richest: expected, jws: expect.any(String) });
     }
   });
 
@@ -42,7 +42,7 @@ describe('simultaneous requests', () => {
     expect(last!.status).toBe(201);
     for (const r of reads) {
       if (r.status === 409) expect(r.body.error).toBe('WAITING_FOR_PARTICIPANTS');
-      else expect(r.body).toEqual({ richest: ['bob'] });
+      else expect(r.body).toEqual({ richest: ['bob'], jws: expect.any(String) });
     }
   });
 
@@ -60,6 +60,6 @@ describe('simultaneous requests', () => {
     for (const r of responses) if (r.status !== 201) expect(r.body.error).toBe('ROUND_EXISTS');
     const participants: string[] = created[0]!.body.participants;
     await Promise.all(participants.map((name, i) => submit(t, 'contested', name, i).expect(201)));
-    expect((await result(t, 'contested', participants[0]!).expect(200)).body).toEqual({ richest: [participants[1]] });
+    expect((await result(t, 'contested', participants[0]!).expect(200)).body).toEqual({ richest: [participants[1]], jws: expect.any(String) });
   });
 });

@@ -155,7 +155,7 @@ describe('409', () => {
     const again = await submit(t, id, 'alice', '1000').expect(409);
     expect(again.body.error).toBe('ALREADY_SUBMITTED');
     await submit(t, id, 'bob', '10').expect(201);
-    expect((await result(t, id, 'alice').expect(200)).body).toEqual({ richest: ['bob'] });
+    expect((await result(t, id, 'alice').expect(200)).body).toEqual({ richest: ['bob'], jws: expect.any(String) });
   });
 
   it('WAITING_FOR_PARTICIPANTS says how many are missing', async () => {

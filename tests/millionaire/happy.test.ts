@@ -14,7 +14,7 @@ describe('the default round', () => {
     expect((await submit(t, 'default', 'bob', '250.5').expect(201)).body).toEqual({ submitted: true, missing: 1 });
     expect((await submit(t, 'default', 'carol', '250.49').expect(201)).body).toEqual({ submitted: true, missing: 0 });
     for (const name of ['alice', 'bob', 'carol']) {
-      expect((await result(t, 'default', name).expect(200)).body).toEqual({ richest: ['bob'] });
+      expect((await result(t, 'default', name).expect(200)).body).toEqual({ richest: ['bob'], jws: expect.any(String) });
     }
   });
 });
@@ -30,8 +30,8 @@ describe('created rounds', () => {
 
     await submit(t, 'duel', 'carol', '0.000001').expect(201);
     await submit(t, 'duel', 'bob', 0).expect(201);
-    expect((await result(t, 'duel', 'bob').expect(200)).body).toEqual({ richest: ['carol'] });
-    expect((await result(t, 'duel', 'carol').expect(200)).body).toEqual({ richest: ['carol'] });
+    expect((await result(t, 'duel', 'bob').expect(200)).body).toEqual({ richest: ['carol'], jws: expect.any(String) });
+    expect((await result(t, 'duel', 'carol').expect(200)).body).toEqual({ richest: ['carol'], jws: expect.any(String) });
     expect((await t.as('mallory', 'guest').get('/millionaire/rounds/duel/result').expect(403)).body.error).toBe('NOT_A_PARTICIPANT');
   });
 
@@ -59,7 +59,7 @@ describe('ties', () => {
     await submit(t, id, 'carol', '0100.000').expect(201);
     await submit(t, id, 'bob', 100).expect(201);
     await submit(t, id, 'alice', '100').expect(201);
-    expect((await result(t, id, 'carol').expect(200)).body).toEqual({ richest: ['alice', 'bob', 'carol'] });
+    expect((await result(t, id, 'carol').expect(200)).body).toEqual({ richest: ['alice', 'bob', 'carol'], jws: expect.any(String) });
   });
 
   it('names only those tying at the top', async () => {
@@ -67,14 +67,14 @@ describe('ties', () => {
     await submit(t, id, 'carol', '7.5').expect(201);
     await submit(t, id, 'alice', '7.49999999999999999999999999').expect(201);
     await submit(t, id, 'bob', 7.5).expect(201);
-    expect((await result(t, id, 'alice').expect(200)).body).toEqual({ richest: ['bob', 'carol'] });
+    expect((await result(t, id, 'alice').expect(200)).body).toEqual({ richest: ['bob', 'carol'], jws: expect.any(String) });
   });
 
   it('names everyone when nobody has anything', async () => {
     const id = await openRound(t, ['alice', 'bob']);
     await submit(t, id, 'alice', 0).expect(201);
     await submit(t, id, 'bob', '0.0').expect(201);
-    expect((await result(t, id, 'bob').expect(200)).body).toEqual({ richest: ['alice', 'bob'] });
+    expect((await result(t, id, 'bob').expect(200)).body).toEqual({ richest: ['alice', 'bob'], jws: expect.any(String) });
   });
 });
 
@@ -83,28 +83,28 @@ describe('exact comparison', () => {
     const id = await openRound(t, ['alice', 'bob']);
     await submit(t, id, 'alice', '12345678901234567890.000000000000000001', true).expect(201);
     await submit(t, id, 'bob', '12345678901234567890', true).expect(201);
-    expect((await result(t, id, 'bob').expect(200)).body).toEqual({ richest: ['alice'] });
+    expect((await result(t, id, 'bob').expect(200)).body).toEqual({ richest: ['alice'], jws: expect.any(String) });
   });
 
   it('tells apart integers beyond 2^53 given as numbers', async () => {
     const id = await openRound(t, ['alice', 'bob']);
     await submit(t, id, 'alice', '9007199254740992', true).expect(201);
     await submit(t, id, 'bob', '9007199254740993', true).expect(201);
-    expect((await result(t, id, 'alice').expect(200)).body).toEqual({ richest: ['bob'] });
+    expect((await result(t, id, 'alice').expect(200)).body).toEqual({ richest: ['bob'], jws: expect.any(String) });
   });
 
   it('compares a string against a number exactly', async () => {
     const id = await openRound(t, ['alice', 'bob']);
     await submit(t, id, 'alice', '0.1000000000000000000000000000000000001').expect(201);
     await submit(t, id, 'bob', 0.1).expect(201);
-    expect((await result(t, id, 'alice').expect(200)).body).toEqual({ richest: ['alice'] });
+    expect((await result(t, id, 'alice').expect(200)).body).toEqual({ richest: ['alice'], jws: expect.any(String) });
   });
 
   it('treats a huge string and the same value as a raw number literal as a tie', async () => {
     const id = await openRound(t, ['alice', 'bob']);
     await submit(t, id, 'alice', '98765432109876543210987654321.123456789').expect(201);
     await submit(t, id, 'bob', '98765432109876543210987654321.1234567890', true).expect(201);
-    expect((await result(t, id, 'alice').expect(200)).body).toEqual({ richest: ['alice', 'bob'] });
+    expect((await result(t, id, 'alice').expect(200)).body).toEqual({ richest: ['alice', 'bob'], jws: expect.any(String) });
   });
 });
 
@@ -119,7 +119,7 @@ describe('a revealed result', () => {
       for (const name of ['alice', 'bob', 'carol']) answers.push((await result(t, id, name).expect(200)).body);
       expect((await submit(t, id, 'alice', 1_000_000).expect(409)).body.error).toBe('ALREADY_SUBMITTED');
     }
-    for (const answer of answers) expect(answer).toEqual({ richest: ['carol'] });
+    for (const answer of answers) expect(answer).toEqual({ richest: ['carol'], jws: expect.any(String) });
   });
 });
 

@@ -3,6 +3,7 @@ import { FingerprintSet } from '../../examples/psi/fingerprints';
 import { UploadCollector, intersect } from '../../examples/psi/intersect';
 import { intersectionBody, sortStrings } from '../../examples/psi/result-body';
 import { PsiSessions } from '../../examples/psi/sessions';
+import { testResultSigner } from '../../express/testing';
 
 const spec = (id: string) => ({ id, participants: ['a', 'b'], cardinalityOnly: false, normalize: { trim: false, caseFold: false } });
 
@@ -106,7 +107,7 @@ describe('PsiSessions', () => {
   const lifecycle = (maxLive: number) => ({ ttlMs: 60_000, maxLive, maxPerCaller: maxLive, maxBytes: 1 << 30, maxBytesPerCaller: 1 << 30 });
 
   it('refuses sessions past its limit with 429 TOO_MANY_SESSIONS and Retry-After', () => {
-    const sessions = new PsiSessions({ lifecycle: lifecycle(2), maxItems: 10 });
+    const sessions = new PsiSessions({ lifecycle: lifecycle(2), maxItems: 10 }, testResultSigner());
     sessions.create(spec('one'), 'dave');
     sessions.create(spec('two'), 'erin');
     expect(() => sessions.create(spec('three'), 'frank')).toThrow(
@@ -116,7 +117,7 @@ describe('PsiSessions', () => {
   });
 
   it('forgets an abandoned upload entirely', async () => {
-    const { session } = new PsiSessions({ lifecycle: lifecycle(1), maxItems: 10 }).create(spec('s'), 'dave');
+    const { session } = new PsiSessions({ lifecycle: lifecycle(1), maxItems: 10 }, testResultSigner()).create(spec('s'), 'dave');
     const first = session.beginUpload('a');
     first.add('x');
     first.abandon();
@@ -128,6 +129,6 @@ describe('PsiSessions', () => {
     b.add('y');
     await b.commit();
     const outcome = await session.result('a');
-    expect('intersectionJson' in outcome && JSON.parse(outcome.intersectionJson.toString())).toEqual({ intersection: ['y'] });
+    expect('body' in outcome && JSON.parse(outcome.body.toString())).toEqual({ intersection: ['y'], jws: expect.any(String) });
   });
 });

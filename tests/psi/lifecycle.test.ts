@@ -41,10 +41,7 @@ describe('PSI sessions have a life cycle', () => {
     const id = await createSession(t, ['dave', 'erin']);
     await submit(t, 'dave', id, ['a', 'b']).expect(201);
     await submit(t, 'erin', id, ['b', 'c']).expect(201);
-    await t
-      .as('dave', PARTY)
-      .get(`/psi/sessions/${id}/result`)
-      .expect(200, { intersection: ['b'] });
+    expect((await t.as('dave', PARTY).get(`/psi/sessions/${id}/result`).expect(200)).body).toEqual({ intersection: ['b'], jws: expect.any(String) });
     await sleep(1_100);
     const gone = await t.as('dave', PARTY).get(`/psi/sessions/${id}/result`).expect(404);
     expect(gone.body.error).toBe('SESSION_NOT_FOUND');

@@ -21,7 +21,7 @@ describe('GET /psi/sessions/:session/result', () => {
     expect((await submit(t, 'erin', id, ['fig', 'kiwi', 'apple', 'Apple'], 'text').expect(201)).body).toEqual({ received: 4, missing: [] });
     for (const name of ['dave', 'erin']) {
       const res = await result(name, id).expect(200);
-      expect(res.body).toEqual({ intersection: ['Apple', 'apple', 'fig'] });
+      expect(res.body).toEqual({ intersection: ['Apple', 'apple', 'fig'], jws: expect.any(String) });
       expect(res.headers['content-type']).toMatch(/^application\/json/);
       expect(res.headers['cache-control']).toBe('no-store');
     }
@@ -32,21 +32,21 @@ describe('GET /psi/sessions/:session/result', () => {
     await submit(t, 'frank', id, ['a', 'b', 'c', 'd'], 'csv').expect(201);
     await submit(t, 'dave', id, ['b', 'c', 'd', 'e'], 'text').expect(201);
     await submit(t, 'erin', id, ['c', 'd', 'e', 'a'], 'json').expect(201);
-    expect((await result('erin', id).expect(200)).body).toEqual({ intersection: ['c', 'd'] });
+    expect((await result('erin', id).expect(200)).body).toEqual({ intersection: ['c', 'd'], jws: expect.any(String) });
   });
 
   it('gives only the size in a cardinality-only session', async () => {
     const id = await createSession(t, ['dave', 'erin'], { cardinalityOnly: true });
     await submit(t, 'dave', id, ['a', 'b', 'c']).expect(201);
     await submit(t, 'erin', id, ['b', 'c', 'd']).expect(201);
-    expect((await result('dave', id).expect(200)).body).toEqual({ size: 2 });
+    expect((await result('dave', id).expect(200)).body).toEqual({ size: 2, jws: expect.any(String) });
   });
 
   it('gives an empty intersection when the sets share nothing', async () => {
     const id = await createSession(t, ['dave', 'erin']);
     await submit(t, 'dave', id, ['a']).expect(201);
     await submit(t, 'erin', id, []).expect(201);
-    expect((await result('dave', id).expect(200)).body).toEqual({ intersection: [] });
+    expect((await result('dave', id).expect(200)).body).toEqual({ intersection: [], jws: expect.any(String) });
   });
 
   it('answers 409 WAITING_FOR_PARTICIPANTS, saying how many are missing, until all have submitted', async () => {
@@ -79,9 +79,9 @@ describe('GET /psi/sessions/:session/result', () => {
     await submit(t, 'erin', id, range(1000, 4000)).expect(201);
     const answers = await Promise.all(['dave', 'erin', 'dave', 'erin'].map((n) => result(n, id).expect(200)));
     const expected = range(1000, 3000).sort();
-    for (const res of answers) expect(res.body).toEqual({ intersection: expected });
+    for (const res of answers) expect(res.body).toEqual({ intersection: expected, jws: expect.any(String) });
     await submit(t, 'erin', id, ['item-0']).expect(409);
-    expect((await result('dave', id).expect(200)).body).toEqual({ intersection: expected });
+    expect((await result('dave', id).expect(200)).body).toEqual({ intersection: expected, jws: expect.any(String) });
   });
 });
 
@@ -110,7 +110,7 @@ describe('concurrency', () => {
     const loser = a.status === 409 ? a : b;
     expect(loser.body.error).toBe('ALREADY_SUBMITTED');
     await submit(t, 'erin', id, ['x', 'item-1']).expect(201);
-    expect((await result('erin', id).expect(200)).body).toEqual({ intersection: a.status === 201 ? ['item-1'] : ['x'] });
+    expect((await result('erin', id).expect(200)).body).toEqual({ intersection: a.status === 201 ? ['item-1'] : ['x'], jws: expect.any(String) });
   });
 
   it('intersects correctly an upload that started before another party committed', async () => {
@@ -124,7 +124,7 @@ describe('concurrency', () => {
     await submit(t, 'frank', id, ['b', 'c', 'd']).expect(201);
     erin.req.end('c\nz\n');
     expect(await erin.response).toEqual({ status: 201, body: { received: 4, missing: [] } });
-    expect((await result('frank', id).expect(200)).body).toEqual({ intersection: ['b', 'c'] });
+    expect((await result('frank', id).expect(200)).body).toEqual({ intersection: ['b', 'c'], jws: expect.any(String) });
   });
 });
 
@@ -166,7 +166,7 @@ describe('logs', () => {
       expect(JSON.stringify(res.body)).not.toMatch(/SECRET/);
     }
     await submit(t, 'frank', id, [secret('both')], 'csv').expect(201);
-    expect((await result('frank', id).expect(200)).body).toEqual({ intersection: [secret('both')] });
+    expect((await result('frank', id).expect(200)).body).toEqual({ intersection: [secret('both')], jws: expect.any(String) });
     expect(logs.lines.length).toBeGreaterThan(0);
     expect(logs.text()).not.toMatch(/SECRET|7f3a/);
   });

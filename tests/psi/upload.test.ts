@@ -123,7 +123,7 @@ describe('POST /psi/sessions/:session/set errors', () => {
     expect(res.body.error).toBe('ALREADY_SUBMITTED');
     await submit(limited, 'erin', id, ['a', 'c']).expect(201);
     await submit(limited, 'frank', id, ['a', 'c']).expect(201);
-    expect((await limited.as('dave', PARTY).get(`/psi/sessions/${id}/result`).expect(200)).body).toEqual({ intersection: ['a'] });
+    expect((await limited.as('dave', PARTY).get(`/psi/sessions/${id}/result`).expect(200)).body).toEqual({ intersection: ['a'], jws: expect.any(String) });
   });
 
   it.each([
@@ -179,7 +179,10 @@ describe('POST /psi/sessions/:session/set errors', () => {
     await send('dave', 'text/plain', '12345678\r\nabcdéfg\n').expect(201);
     await send('erin', 'text/csv', `12345678,${'z'.repeat(100)}\n`).expect(201);
     await send('frank', 'application/json', '["\\u0031\\u0032345678"]').expect(201);
-    expect((await limited.as('dave', PARTY).get(`/psi/sessions/${id}/result`).expect(200)).body).toEqual({ intersection: ['12345678'] });
+    expect((await limited.as('dave', PARTY).get(`/psi/sessions/${id}/result`).expect(200)).body).toEqual({
+      intersection: ['12345678'],
+      jws: expect.any(String),
+    });
   });
 
   it.each([
@@ -273,7 +276,7 @@ describe('an aborted upload', () => {
 
     expect((await submit(t, 'dave', id, ['b', 'c']).expect(201)).body).toEqual({ received: 2, missing: ['erin'] });
     await submit(t, 'erin', id, ['a', 'b', 'c']).expect(201);
-    expect((await t.as('erin', PARTY).get(`/psi/sessions/${id}/result`).expect(200)).body).toEqual({ intersection: ['b', 'c'] });
+    expect((await t.as('erin', PARTY).get(`/psi/sessions/${id}/result`).expect(200)).body).toEqual({ intersection: ['b', 'c'], jws: expect.any(String) });
   });
 
   it('does not disturb the intersection when a later party breaks off mid-upload', async () => {
@@ -287,6 +290,6 @@ describe('an aborted upload', () => {
     upload.req.destroy();
     await eventually(() => logs.lines.some((l) => l.event === 'psi.upload.failed' && l.session === id));
     await submit(t, 'erin', id, ['b']).expect(201);
-    expect((await t.as('dave', PARTY).get(`/psi/sessions/${id}/result`).expect(200)).body).toEqual({ intersection: ['b'] });
+    expect((await t.as('dave', PARTY).get(`/psi/sessions/${id}/result`).expect(200)).body).toEqual({ intersection: ['b'], jws: expect.any(String) });
   });
 });

@@ -76,7 +76,7 @@ describe('median', () => {
     await submit(t, 'ivan', name, { value: 10 }).expect(201);
     await submit(t, 'gina', name, { value: 20 }).expect(201);
     await submit(t, 'hank', name, { value: 1000 }).expect(409);
-    expect((await result(t, 'hank', name).expect(200)).body).toEqual({ result: '15' });
+    expect((await result(t, 'hank', name).expect(200)).body).toEqual({ result: '15', jws: expect.any(String) });
   });
 });
 
@@ -87,7 +87,7 @@ describe('min and max', () => {
     await submit(t, 'hank', name, { value: '-123456.5' }).expect(201);
     await submit(t, 'ivan', name, { value: '9876543.21' }).expect(201);
     const res = await result(t, 'hank', name).expect(200);
-    expect(res.body).toEqual({ result: { participants: ['ivan'] } });
+    expect(res.body).toEqual({ result: { participants: ['ivan'] }, jws: expect.any(String) });
     expect(res.text).not.toContain('9876543');
     expect(await run('min', ['"77.77"', '"-123456.5"', '"9876543.21"'])).toEqual({ participants: ['hank'] });
   });
@@ -131,7 +131,7 @@ describe('quorum and locking', () => {
     expect(waiting.body.message).toContain('1 more submission is needed');
     const last = await submit(t, 'ivan', name, { value: '-1' }).expect(201);
     expect(last.body).toEqual({ computation: name, submissions: 3, quorum: 3, closed: true });
-    for (const who of all) expect((await result(t, who, name).expect(200)).body).toEqual({ result: '3' });
+    for (const who of all) expect((await result(t, who, name).expect(200)).body).toEqual({ result: '3', jws: expect.any(String) });
   });
 
   it('refuses submissions after the quorum with 409 COMPUTATION_CLOSED and keeps the result', async () => {
@@ -140,7 +140,7 @@ describe('quorum and locking', () => {
     await submit(t, 'hank', name, { value: 6 }).expect(201);
     const late = await submit(t, 'ivan', name, { value: 1000 }).expect(409);
     expect(late.body).toEqual({ error: 'COMPUTATION_CLOSED', message: expect.any(String) });
-    expect((await result(t, 'ivan', name).expect(200)).body).toEqual({ result: '5' });
+    expect((await result(t, 'ivan', name).expect(200)).body).toEqual({ result: '5', jws: expect.any(String) });
   });
 
   it('accepts one submission per participant: 409 ALREADY_SUBMITTED, and the first stands', async () => {
@@ -150,7 +150,7 @@ describe('quorum and locking', () => {
     expect(again.body).toEqual({ error: 'ALREADY_SUBMITTED', message: expect.any(String) });
     await submit(t, 'hank', name, { value: 2 }).expect(201);
     expect((await submit(t, 'gina', name, { value: 100 }).expect(409)).body.error).toBe('ALREADY_SUBMITTED');
-    expect((await result(t, 'gina', name).expect(200)).body).toEqual({ result: '3' });
+    expect((await result(t, 'gina', name).expect(200)).body).toEqual({ result: '3', jws: expect.any(String) });
   });
 
   it('answers 400 naming the field to a body of the wrong shape, and counts nothing', async () => {

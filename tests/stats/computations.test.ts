@@ -36,7 +36,7 @@ describe('POST /stats/computations', () => {
     expect(res.body).toEqual({ error: 'COMPUTATION_EXISTS', message: expect.any(String) });
     await submit(t, 'gina', name, { value: true }).expect(201);
     await submit(t, 'hank', name, { value: false }).expect(201);
-    expect((await result(t, 'gina', name).expect(200)).body).toEqual({ result: 1 });
+    expect((await result(t, 'gina', name).expect(200)).body).toEqual({ result: 1, jws: expect.any(String) });
   });
 
   it.each([

@@ -30,7 +30,7 @@ describe('simultaneous submissions by every participant', () => {
     const accepted = await race(name, (_who, i) => `{"value": "${value(i)}"}`);
     const entries = accepted.map((who) => [who, value(everyone.indexOf(who))] as [string, string]);
     const expected = referenceAggregate(type, entries);
-    for (const who of everyone) expect((await result(t, who, name).expect(200)).body).toEqual({ result: expected });
+    for (const who of everyone) expect((await result(t, who, name).expect(200)).body).toEqual({ result: expected, jws: expect.any(String) });
   });
 
   it('count: exactly the quorum is accepted and the count covers exactly those', async () => {
@@ -38,7 +38,7 @@ describe('simultaneous submissions by every participant', () => {
     const vote = (i: number) => i % 3 === 0;
     const accepted = await race(name, (_who, i) => `{"value": ${vote(i)}}`);
     const expected = accepted.filter((who) => vote(everyone.indexOf(who))).length;
-    expect((await result(t, 'gina', name).expect(200)).body).toEqual({ result: expected });
+    expect((await result(t, 'gina', name).expect(200)).body).toEqual({ result: expected, jws: expect.any(String) });
   });
 
   it('keymatch: the same key from everyone at once matches with exactly the quorum, the rest get KEY_CLOSED', async () => {
@@ -47,7 +47,7 @@ describe('simultaneous submissions by every participant', () => {
     const accepted = everyone.filter((_, i) => answers[i]!.status === 201).sort();
     expect(accepted).toHaveLength(QUORUM);
     expect(answers.filter((a) => a.status !== 201).map((a) => [a.status, a.body.error])).toEqual(Array(everyone.length - QUORUM).fill([409, 'KEY_CLOSED']));
-    const expected = [{ key: 'shared', messages: accepted.map((from) => ({ from, message: `m-${from}` })) }];
+    const expected = [{ key: 'shared', messages: accepted.map((from) => ({ from, message: `m-${from}` })), jws: expect.any(String) }];
     for (const who of everyone) {
       expect((await result(t, who, name).expect(200)).body).toEqual({ result: accepted.includes(who) ? expected : [] });
     }
@@ -60,7 +60,7 @@ describe('simultaneous submissions by every participant', () => {
     expect(answers.filter((a) => a.status === 409).every((a) => a.body.error === 'ALREADY_SUBMITTED')).toBe(true);
     const first = answers.findIndex((a) => a.status === 201) + 1;
     await submit(t, 'hank', name, { value: 10 }).expect(201);
-    expect((await result(t, 'hank', name).expect(200)).body).toEqual({ result: String(first + 10) });
+    expect((await result(t, 'hank', name).expect(200)).body).toEqual({ result: String(first + 10), jws: expect.any(String) });
   });
 
   it('creating the same name at once succeeds exactly once', async () => {

@@ -46,7 +46,7 @@ describe('properties', () => {
           }
           const entries = participants.slice(0, quorum).map((who, i) => [who, values[i]![0]] as [string, string]);
           const { body } = await result(t, participants[0]!, name).expect(200);
-          expect(body).toEqual({ result: referenceAggregate(type, entries) });
+          expect(body).toEqual({ result: referenceAggregate(type, entries), jws: expect.any(String) });
         },
       ),
       { numRuns: 60 },
@@ -66,7 +66,7 @@ describe('properties', () => {
             await submit(t, who, name, { value: votes[i] }).expect(i < quorum ? 201 : 409);
           }
           const expected = votes.slice(0, quorum).filter(Boolean).length;
-          expect((await result(t, participants[0]!, name).expect(200)).body).toEqual({ result: expected });
+          expect((await result(t, participants[0]!, name).expect(200)).body).toEqual({ result: expected, jws: expect.any(String) });
         },
       ),
       { numRuns: 20 },
@@ -117,6 +117,7 @@ describe('properties', () => {
               .map((k) => ({
                 key: k,
                 messages: [...model.get(k)!].sort(([a], [b]) => byCodeUnits(a, b)).map(([from, message]) => ({ from, message })),
+                jws: expect.any(String),
               }));
             expect((await result(t, who, name).expect(200)).body).toEqual({ result: expected });
           }

@@ -22,12 +22,13 @@ describe('GET /.well-known/cloister/attestation', () => {
     const document = verifyAttestation(res.body, {
       root: rootFromPem(stack.nsm.pki.rootCertificatePem),
       at: Date.now(),
-      policy: { pcrs: PCRS, nonce, publicKey: presented, maxAgeMs: 60_000, userData: requireConfigDigest(stack.binding.configDigest) },
+      policy: { pcrs: PCRS, nonce, publicKey: presented, maxAgeMs: 60_000, userData: requireConfigDigest(stack.binding.config) },
     });
     expect(Buffer.from(document.publicKey!)).toEqual(stack.tls.spkiDer);
     const binding = decodeIngressBinding(document.userData);
-    expect(Buffer.from(binding.config)).toEqual(Buffer.from(stack.binding.configDigest));
-    expect(Buffer.from(binding.instance)).toEqual(Buffer.from(stack.binding.instanceId));
+    expect(Buffer.from(binding.config)).toEqual(Buffer.from(stack.binding.config));
+    expect(Buffer.from(binding.instance)).toEqual(Buffer.from(stack.binding.instance));
+    expect(Buffer.from(binding.results)).toEqual(Buffer.from(stack.binding.results));
   });
 
   it('answers with or without a client certificate, and without a nonce gives a document without one', async () => {
