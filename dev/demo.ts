@@ -1,6 +1,7 @@
 import { Command } from 'commander';
-import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { createHash, randomUUID } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AttestedAgent, type AttestedServer, ClientError, type ClientPolicy, attest, loadIdentity, loadPolicy } from '../client';
 import { DEFAULT_DEV_DIR, DEFAULT_DEV_PORT, DEV_USERS, type DevUser, prepareDevEnvironment, startDevStack } from './environment';
@@ -11,10 +12,14 @@ import { JsonClient } from './json-client';
  * `npm run demo`: three parties who do not trust each other compute on their joint data through
  * the attested channel. It starts the local stack (or uses the one `npm start` left running on
  * the port), attests the enclave once to show what is verified, then, each party with its own
- * key, plays a millionaires' round and a private set intersection, and prints the outcome.
+ * key, plays a millionaires' round and a private set intersection, prints the outcome, and checks
+ * the signed result it read with `cloister verify-result`, offline, as anyone it shows it to could.
  *
  *   node dist/dev/demo.js [--port 8443] [--dir .cloister/dev]
  */
+
+/** The CLI of this build, run as a party would run it. */
+const CLI = join(__dirname, '..', 'cli', 'index.js');
 
 /** Each party's wealth: sent to the enclave only, never printed, never seen by the others. */
 const WEALTH: Record<DevUser, string> = { alice: '1250000', bob: '3100000.75', carol: '2999999.99' };
@@ -66,7 +71,7 @@ async function main(): Promise<void> {
     say(`  code       PCR0 ${pcrs.get(0)?.slice(0, 16)}…, PCR1 and PCR2 as the policy pins them`);
     say(`  config     ${server.configDigest} (PCR16 ${pcrs.get(16)?.slice(0, 16)}…)`);
     say(`  TLS key    the one this connection presented, bound in the document's public_key`);
-    await demo(url, dir, policy);
+    await demo(url, dir, policy, policyPath);
   } finally {
     await stack?.stop();
   }
@@ -89,14 +94,14 @@ async function runningStack(url: string, policyPath: string): Promise<AttestedSe
   }
 }
 
-async function demo(url: string, dir: string, policy: ClientPolicy): Promise<void> {
+async function demo(url: string, dir: string, policy: ClientPolicy, policyPath: string): Promise<void> {
   const agents = DEV_USERS.map((name) => new AttestedAgent({ policy, identity: loadIdentity(join(dir, 'users', name)), keepAlive: true }));
   const as = Object.fromEntries(DEV_USERS.map((name, i) => [name, new JsonClient(url, agents[i]!)])) as Record<DevUser, JsonClient>;
   try {
     say();
     for (const name of DEV_USERS) say(`  ${(await as[name].get<{ message: string }>('/hello')).message}`);
-    await millionaire(as);
-    await psi(as);
+    await millionaire(as, dir, policyPath);
+    await psi(as, dir, policyPath);
   } finally {
     for (const agent of agents) agent.destroy();
   }
@@ -104,7 +109,7 @@ async function demo(url: string, dir: string, policy: ClientPolicy): Promise<voi
   say('Done: every request went over TLS to a key that an attestation document bound to the code and configuration pinned by the policy.');
 }
 
-async function millionaire(as: Record<DevUser, JsonClient>): Promise<void> {
+async function millionaire(as: Record<DevUser, JsonClient>, dir: string, policyPath: string): Promise<void> {
   say();
   say('Millionaires: who is richest, without anyone revealing their wealth?');
   const round = `demo-${randomUUID()}`;
@@ -113,12 +118,13 @@ async function millionaire(as: Record<DevUser, JsonClient>): Promise<void> {
     const { missing } = await as[name].post<{ missing: number }>(`/millionaire/rounds/${round}/wealth`, { wealth: WEALTH[name] });
     say(`  ${name} submitted (${missing === 0 ? 'all in' : `${missing} still to submit`})`);
   }
-  const answers = await Promise.all(DEV_USERS.map((name) => as[name].get<{ richest: string[] }>(`/millionaire/rounds/${round}/result`)));
+  const answers = await Promise.all(DEV_USERS.map((name) => as[name].get<{ richest: string[]; jws: string }>(`/millionaire/rounds/${round}/result`)));
   agree('millionaire', answers);
   say(`  everyone reads the same answer: the richest is ${answers[0]!.richest.join(' and ')}`);
+  proveResults('millionaire', answers, dir, policyPath);
 }
 
-async function psi(as: Record<DevUser, JsonClient>): Promise<void> {
+async function psi(as: Record<DevUser, JsonClient>, dir: string, policyPath: string): Promise<void> {
   say();
   say('Private set intersection: which customers do all three share, revealing nothing else?');
   const { id } = await as.alice.post<{ id: string }>('/psi/sessions', { participants: [...DEV_USERS], normalize: { trim: true, caseFold: true } });
@@ -126,9 +132,36 @@ async function psi(as: Record<DevUser, JsonClient>): Promise<void> {
     const { received } = await as[name].post<{ received: number }>(`/psi/sessions/${id}/set`, SETS[name]);
     say(`  ${name} submitted a set of ${received}`);
   }
-  const answers = await Promise.all(DEV_USERS.map((name) => as[name].get<{ intersection: string[] }>(`/psi/sessions/${id}/result`)));
+  const answers = await Promise.all(DEV_USERS.map((name) => as[name].get<{ intersection: string[]; jws: string }>(`/psi/sessions/${id}/result`)));
   agree('psi', answers);
   say(`  everyone reads the same intersection: ${answers[0]!.intersection.join(', ')}`);
+  proveResults('psi', answers, dir, policyPath);
+  // The signature covers a digest of the list, so the list itself can be shown apart from the JWS.
+  const signed = JSON.parse(Buffer.from(answers[0]!.jws.split('.')[1]!, 'base64url').toString()) as { result: { intersectionSha256: string } };
+  const digest = createHash('sha256')
+    .update(JSON.stringify({ intersection: answers[0]!.intersection }))
+    .digest('hex');
+  if (digest !== signed.result.intersectionSha256) throw new Error('The intersection read does not hash to the signed intersectionSha256.');
+  say(`  and the intersection they read hashes to the signed intersectionSha256 (${digest.slice(0, 16)}…)`);
+}
+
+/**
+ * Each party keeps the signed result it read and checks it offline with `cloister verify-result`,
+ * as anyone they show it to could: the CLI is run as a separate process, with nothing but the
+ * file and the policy. The first party's report is shown whole.
+ */
+function proveResults(what: string, answers: { jws: string }[], dir: string, policyPath: string): void {
+  const results = join(dir, 'results');
+  mkdirSync(results, { recursive: true });
+  say(`  each party checks the signed result offline: cloister verify-result <file> --policy ${policyPath}`);
+  DEV_USERS.forEach((name, i) => {
+    const file = join(results, `${what}-${name}.jws`);
+    writeFileSync(file, `${answers[i]!.jws}\n`);
+    const run = spawnSync(process.execPath, [CLI, 'verify-result', file, '--policy', policyPath], { encoding: 'utf8' });
+    if (run.status !== 0) throw new Error(`cloister verify-result refused ${name}'s ${what} result (exit ${run.status}): ${run.stdout}${run.stderr}`);
+    if (i === 0) say(run.stdout.trimEnd().replace(/^(?=.)/gm, '    '));
+    else say(`    ${name}: ${run.stdout.split('\n')[0]} (${file})`);
+  });
 }
 
 /** The enclave gives every party the same answer; anything else is a failure of the demo. */
