@@ -315,6 +315,10 @@ describe('cloister dev', () => {
     expect(stdout).toContain('Hello, carol! You are calling as member.');
     expect(stdout).toContain('everyone reads the same answer: the richest is bob');
     expect(stdout).toContain('everyone reads the same intersection: ada@example.org, margaret@example.org');
+    // Each party checks each signed result with the CLI, in a process of its own: two results, three parties.
+    expect(stdout.match(/✓ VERIFIED signed result/g)).toHaveLength(6);
+    expect(stdout).toContain('result       {"richest":["bob"]}');
+    expect(stdout).toContain('and the intersection they read hashes to the signed intersectionSha256');
     // The amounts stay with the enclave: the demo prints outcomes, never the inputs.
     expect(stdout).not.toMatch(/3100000|1250000|2999999/);
   }, 30_000);
