@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { AttestedAgent } from '../../client/agent';
 import { loadIdentity } from '../../client/identity';
 import { loadPolicy } from '../../client/policy';
+import { verifyResult } from '../../client/verify-result';
 import { type TestBuild, buildForTests } from '../enclave/support/build';
 import { startSupervisor } from '../enclave/support/supervisor';
 import { freePort } from '../../transport/free-port';
@@ -28,8 +29,16 @@ const REPORT = `(req, res, kind, config, callers) => {
   }));
 }`;
 
+/** Answers /signed with a result signed by \`signer\`, naming the caller as its participant. */
+const SIGNED = `(signer, req, res, kind) =>
+  signer.sign({ app: kind, resource: 'probe', participants: req.headersDistinct['x-oblv-user-name'] ?? [], result: { kind } }).then((jws) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ jws }));
+  })`;
+
 const MODULE_APP = `
 const report = ${REPORT};
+const signed = ${SIGNED};
 exports.configSchema = {
   safeParse: (block) => {
     const unknown = Object.keys(block).filter((key) => key !== 'greeting');
@@ -37,15 +46,20 @@ exports.configSchema = {
     return { success: true, data: { greeting: block.greeting ?? 'hello' } };
   },
 };
-exports.default = (config, context) => (req, res) => report(req, res, 'module', config, context.callers.map((c) => c.name));
+exports.default = (config, context) => (req, res) =>
+  req.url === '/signed' ? signed(context.results, req, res, 'module') : report(req, res, 'module', config, context.callers.map((c) => c.name));
 `;
 
-const COMMAND_APP = `
+/** A command signs as a user's would: cloister/express's createResultSigner over the key in its environment. */
+const commandApp = (express: string) => `
 const http = require('node:http');
+const { createResultSigner } = require(${JSON.stringify(express)});
 const report = ${REPORT};
+const signed = ${SIGNED};
 const listen = process.env.CLOISTER_LISTEN;
 const config = JSON.parse(process.env.CLOISTER_APP_CONFIG);
-const server = http.createServer((req, res) => report(req, res, 'command', config, null));
+const signer = createResultSigner(JSON.parse(process.env.CLOISTER_RESULTS_KEY));
+const server = http.createServer((req, res) => (req.url === '/signed' ? signed(signer, req, res, 'command') : report(req, res, 'command', config, null)));
 if (listen.startsWith('unix://')) server.listen(listen.slice('unix://'.length));
 else server.listen(Number(new URL(listen).port), new URL(listen).hostname);
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
@@ -59,7 +73,7 @@ beforeAll(() => {
   build = buildForTests();
   tmp = mkdtempSync(join(tmpdir(), 'cloister-hosted-apps-'));
   writeFileSync(join(tmp, 'app.js'), MODULE_APP);
-  writeFileSync(join(tmp, 'server.js'), COMMAND_APP);
+  writeFileSync(join(tmp, 'server.js'), commandApp(join(build.dir, 'express', 'index.js')));
 });
 
 afterAll(() => {
@@ -94,13 +108,18 @@ async function startDev(name: string, args: string[]): Promise<Stack> {
 }
 
 /** GET through the attested channel as `user` (or with no client certificate), with extra headers. */
-function attestedGet(stack: Stack, user: string | undefined, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+function attestedGet(
+  stack: Stack,
+  user: string | undefined,
+  headers: Record<string, string> = {},
+  path = '/whoami',
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const agent = new AttestedAgent({
     policy: loadPolicy(join(stack.dir, 'policy.json')),
     ...(user !== undefined && { identity: loadIdentity(join(stack.dir, 'users', user)) }),
   });
   return new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
-    request(`${stack.url}/whoami`, { agent, headers }, (res) => {
+    request(`${stack.url}${path}`, { agent, headers }, (res) => {
       let text = '';
       res.setEncoding('utf8').on('data', (t: string) => (text += t));
       res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) as Record<string, unknown> }));
@@ -108,6 +127,14 @@ function attestedGet(stack: Stack, user: string | undefined, headers: Record<str
       .on('error', reject)
       .end();
   }).finally(() => agent.destroy());
+}
+
+/** Has the app sign a result for alice, and verifies it under the stack's policy as any party would. */
+async function signedProbe(stack: Stack, kind: string): Promise<void> {
+  const { status, body } = await attestedGet(stack, 'alice', {}, '/signed');
+  expect(status).toBe(200);
+  const verified = await verifyResult(body.jws as string, loadPolicy(join(stack.dir, 'policy.json')));
+  expect(verified.payload).toMatchObject({ app: kind, resource: 'probe', participants: ['alice'], result: { kind } });
 }
 
 async function stop(stack: Stack): Promise<number | null> {
@@ -124,6 +151,7 @@ describe('the local stack hosting an app given by module path', () => {
     async () => {
       const stack = await startDev('module', ['--app-module', join(tmp, 'app.js')]);
       try {
+        await signedProbe(stack, 'module');
         const alice = await attestedGet(stack, 'alice');
         expect(alice).toEqual({
           status: 200,
@@ -173,6 +201,7 @@ describe('the local stack hosting an app given by command', () => {
       const stack = await startDev('command', ['--', process.execPath, join(tmp, 'server.js')]);
       let appPid: number | undefined;
       try {
+        await signedProbe(stack, 'command');
         const alice = await attestedGet(stack, 'alice', { 'X-OBLV-User-Name': 'mallory' });
         expect(alice).toEqual({ status: 200, body: { kind: 'command', config: {}, callers: null, name: ['alice'], role: ['member'] } });
         const anonymous = await attestedGet(stack, undefined, { 'X-OBLV-User-Role': 'member' });
