@@ -3,7 +3,7 @@ import { IDENTITY_PATTERN, MAX_IDENTITY_CHARS } from '../express';
 import { type LifecycleDefaults, lifecycleSettings } from './lifecycle/lifecycle-settings';
 
 /** Millionaire rounds: an hour to gather everyone's wealth and read the answer. */
-export const ROUND_DEFAULTS: LifecycleDefaults = { ttlSeconds: 3600, maxLive: 10_000, maxPerCaller: 100, maxBytes: 64 << 20, maxBytesPerCaller: 4 << 20 };
+export const ROUND_DEFAULTS: LifecycleDefaults = { ttlSeconds: 3600, maxLive: 10_000, maxPerCaller: 100, maxBytes: 160 << 20, maxBytesPerCaller: 4 << 20 };
 /** PSI sessions hold whole sets: fewer of them, for a day, to let every party upload. */
 export const SESSION_DEFAULTS: LifecycleDefaults = { ttlSeconds: 86_400, maxLive: 1_000, maxPerCaller: 10, maxBytes: 1 << 30, maxBytesPerCaller: 256 << 20 };
 /** Stats computations gather submissions over a day. */

@@ -4,7 +4,7 @@ import type { ResultClaims, ResultSigner } from '../../express';
  * About what a signed result holds in memory: the JWS carries the attestation document that
  * vouches for its key (a few KiB, base64url twice), so stores count it with the resource.
  */
-export const SIGNED_RESULT_BYTES = 16 * 1024;
+export const SIGNED_RESULT_BYTES = 12 * 1024;
 
 /**
  * Starts signing a result the moment it is locked, so that every reader gets the same JWS and

@@ -61,6 +61,19 @@ describe('millionaire rounds have a life cycle', () => {
     await openRound(t, ['alice', 'bob']);
   });
 
+  it("counts a round's signed result against its creator's bytes: a limit of 20,000 bytes holds one round, not two", async () => {
+    const t = await server({ maxBytesPerCaller: 20_000 });
+    const first = await openRound(t, ['alice', 'bob']);
+    const refused = await t
+      .as('alice', BIDDER)
+      .post('/millionaire/rounds')
+      .send({ participants: ['alice', 'bob'] })
+      .expect(429);
+    expect(refused.body.error).toBe('ROUND_LIMIT_REACHED');
+    await t.as('alice', BIDDER).delete(`/millionaire/rounds/${first}`).expect(204);
+    await openRound(t, ['alice', 'bob']);
+  });
+
   it('answers 429 at the limit of the whole app, the default round included', async () => {
     const t = await server({ maxLive: 2 });
     await openRound(t, ['alice', 'bob'], undefined, 'carol');
