@@ -131,6 +131,15 @@ test('a forged identity header: half an identity is refused (400 BAD_IDENTITY), 
     expect(out).toMatch(/# fail 0/);
   });
 
+  it('signs a result with cloister/testing, and exports createResultSigner and verifyResult', async () => {
+    const script = `const { testResultSigner } = require('cloister/testing');
+const { verifyResult } = require('cloister/client');
+const { createResultSigner, RESULT_JWS_TYPE } = require('cloister/express');
+testResultSigner().sign({ app: 'a', resource: 'r', participants: ['p'], result: 1 }).then((jws) =>
+  console.log(typeof verifyResult, typeof createResultSigner, RESULT_JWS_TYPE, JSON.parse(Buffer.from(jws.split('.')[1], 'base64url')).result));`;
+    expect((await sh(project, process.execPath, ['-e', script])).trim()).toBe('function function cloister-result+jws 1');
+  });
+
   it('resolves every documented entry point, and nothing private', async () => {
     const script = `for (const m of ['cloister/express', 'cloister/testing', 'cloister/client', 'cloister/attestation']) require(m);
 try { require('cloister/dist/enclave/boot'); console.log('private reachable'); } catch (e) { console.log(e.code); }`;
