@@ -8,6 +8,8 @@ import { openConnection } from '../transport/connect';
 import { freePort } from '../transport/free-port';
 import { type FromAppChild, type ToAppChild, isFromAppChild } from './app-protocol';
 import { Backoff } from './backoff';
+import { followAppOutput } from './logs/app-output';
+import { SecretRedactor } from './logs/secret-redactor';
 import { SupervisorError } from './errors';
 import { type HostedApp, describeHostedApp } from './hosted-app';
 
@@ -22,6 +24,8 @@ export interface AppProcessOptions {
   log: Logger;
   /** Variables added to the app's environment (egress proxy settings, secrets); never logged. */
   env?: Record<string, string>;
+  /** Values replaced by `[REDACTED]` in the app's output lines: its secrets (read when a child starts). */
+  secrets?: readonly string[];
 }
 
 /** A child not ready within this time is killed (and, after boot, replaced). */
@@ -103,6 +107,10 @@ export class AppProcess {
     let configRefused = false;
     const child = this.options.app.kind === 'module' ? this.forkModuleHost(this.options.app.path) : this.spawnCommand(this.options.app.argv);
     this.child = child;
+    // The app's output leaves the enclave only as log lines, with its secrets taken out.
+    const secrets = new SecretRedactor(this.options.secrets ?? []);
+    followAppOutput(child.stdout!, { stream: 'stdout', log: this.options.log, secrets });
+    followAppOutput(child.stderr!, { stream: 'stderr', log: this.options.log, secrets });
     const readyTimer = setTimeout(() => {
       failure = `not ready within ${READY_TIMEOUT_MS} ms`;
       this.signal(child, 'SIGKILL');
@@ -150,7 +158,7 @@ export class AppProcess {
   }
 
   private forkModuleHost(path: string): ChildProcess {
-    const child = fork(MODULE_HOST, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...this.options.env } });
+    const child = fork(MODULE_HOST, [], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: { ...process.env, ...this.options.env } });
     const start: ToAppChild = { type: 'start', module: path, config: this.options.config, listen: this.current };
     child.send(start);
     return child;
@@ -163,7 +171,7 @@ export class AppProcess {
     const block = (this.options.config as { apps?: unknown }).apps ?? {};
     const env = { ...process.env, ...this.options.env, [LISTEN_ENV]: formatAddress(this.current), [APP_CONFIG_ENV]: JSON.stringify(block) };
     // Its own process group, so that the signals the supervisor sends reach a shell's children too.
-    return spawn(file, args, { stdio: ['ignore', 'inherit', 'inherit'], env, detached: true });
+    return spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env, detached: true });
   }
 
   /** Tries the command's address until it accepts a connection; false if the child exits first. */
