@@ -4,7 +4,7 @@ import pino from 'pino';
 export type LogLevel = 'info' | 'warn' | 'error';
 
 /** The levels from least to most serious. */
-export const LOG_LEVELS: readonly LogLevel[] = ['info', 'warn', 'error'];
+const LOG_LEVELS: readonly LogLevel[] = ['info', 'warn', 'error'];
 
 /**
  * One structured log line, of the apps and of the enclave's and parent's processes alike. Only

@@ -3,7 +3,7 @@ import type { Logger } from '../../contract/log';
 import type { SecretRedactor } from './secret-redactor';
 
 /** Longest app output line passed on, in characters; the rest of a longer line is dropped. */
-export const MAX_APP_LINE_CHARS = 8 * 1024;
+const MAX_APP_LINE_CHARS = 8 * 1024;
 
 export interface AppOutputOptions {
   /** Which of the app's outputs this is: its lines are logged as `app.stdout` (info) or `app.stderr` (warn). */

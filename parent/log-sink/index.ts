@@ -27,7 +27,7 @@ export interface LogSink {
   close(): Promise<void>;
 }
 
-export const DEFAULT_MAX_LINE_BYTES = 64 * 1024;
+const DEFAULT_MAX_LINE_BYTES = 64 * 1024;
 const DEFAULT_MAX_CONNECTIONS = 16;
 
 /**

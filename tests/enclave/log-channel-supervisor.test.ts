@@ -151,6 +151,37 @@ describe('logs through the log channel (local mode: a unix socket for vsock port
   );
 
   onLinux(
+    "sends only what the configuration's logging asks for: warn and above, no request lines",
+    async () => {
+      const sinkPath = join(tmp, 'quiet.sock');
+      const output = new PassThrough();
+      let text = '';
+      output.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+      const sink = await startLogSink({ listen: { kind: 'unix', path: sinkPath }, output, log: () => {} });
+      try {
+        const document = { users: [{ name: 'alice', role: 'member', key: keyLine }], logging: { level: 'warn', requests: 'off' } };
+        const { port } = await supervisor('quiet', document, `unix://${sinkPath}`);
+        const agent = ingressAgent(alice);
+        try {
+          for (let i = 0; i < 3; i++) expect(await call(port, '/print', agent)).toMatchObject({ status: 200 });
+        } finally {
+          agent.destroy();
+        }
+        await waitFor(() => linesOf(text).filter((l) => l.event === 'app.stderr').length === 3, "the app's three standard error lines");
+        // The supervisor's own ready line (config digest, PCR16, instance) is always sent; nothing else below warn.
+        expect(
+          linesOf(text)
+            .filter((l) => l.level === 'info')
+            .map((l) => l.event),
+        ).toEqual(['ready']);
+      } finally {
+        await sink.close();
+      }
+    },
+    40_000,
+  );
+
+  onLinux(
     'serves requests at full speed while the sink is not there, and reports what it dropped once the sink comes',
     async () => {
       const sinkPath = join(tmp, 'late.sock');
