@@ -35,6 +35,8 @@ export interface LocalStack {
   url: string;
   /** Where the ingress listens (a unix socket). */
   ingress: Address;
+  /** Where the log sink listens (a unix socket standing in for vsock port 5003). */
+  logSink: Address;
   /** Settles, with a sentence, if the supervisor or the bridge exits without being asked to. */
   failed: Promise<string>;
   /** Stops the bridge, then the supervisor (which drains the ingress and stops the app). */
@@ -149,6 +151,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     return {
       url: `https://127.0.0.1:${options.port}`,
       ingress,
+      logSink: { kind: 'unix', path: logSocket },
       failed,
       stop: () => {
         stopping = true;
