@@ -22,10 +22,10 @@ export interface AppProcessOptions {
   /** Where the app listens (prepared by `prepareAppEndpoint`). */
   address: Address;
   log: Logger;
-  /** Variables added to the app's environment (egress proxy settings, secrets); never logged. */
-  env?: Record<string, string>;
   /** Values replaced by `[REDACTED]` in the app's output lines: its secrets (read when a child starts). */
   secrets?: readonly string[];
+  /** Variables added to the app's environment (egress proxy settings, secrets); never logged. */
+  env?: Record<string, string>;
 }
 
 /** A child not ready within this time is killed (and, after boot, replaced). */
