@@ -52,4 +52,4 @@ COPY --from=build /rootfs/ /
 # environment only (it ignores the working directory), so every path is absolute; no shell is
 # involved. The supervisor waits for the runtime configuration on vsock port 5002 (pushed by the
 # parent), measures it into PCR16 and serves the attested ingress on vsock port 5000.
-ENTRYPOINT ["/usr/local/bin/node", "/app/dist/enclave/main.js", "--config-from", "vsock://4294967295:5002", "--app-module", "/app/dist/examples/index.js"]
+ENTRYPOINT ["/usr/local/bin/node", "/app/dist/enclave/main.js", "--config-from", "vsock://4294967295:5002", "--log-sink", "vsock://3:5003", "--app-module", "/app/dist/examples/index.js"]

@@ -113,6 +113,7 @@ function banner(env: DevEnvironment, stack: LocalStack): string {
     '',
     `  URL            ${stack.url}`,
     `  processes      bridge 127.0.0.1:${new URL(stack.url).port} → supervisor: ingress ${formatAddress(stack.ingress)} → app (its child, own socket)`,
+    `  logs           log sink ${formatAddress(stack.logSink)}: the supervisor's, the ingress's and the app's lines, as on the parent`,
     `  dev root       ${display(env.rootPath)} (sha256 ${env.rootSha256})`,
     `  PCR0           ${env.pcrs[0]}  (SHA-384 of the built code in ${display(CODE_DIR)}/)`,
     `  PCR1           ${env.pcrs[1]}  (development constant)`,

@@ -48,13 +48,14 @@ const FROM_KEYS: Record<string, keyof RunSettings> = {
   debug_mode: 'debugMode',
 };
 
-/** `cloister run`: the enclave with nitro-cli, and the bridge, egress relay and config push next to it. */
+/** `cloister run`: the enclave with nitro-cli, and the log sink, bridge, egress relay and config push next to it. */
 export function registerRun(program: Command, io: CliIo, exit: (status: number) => void): void {
   program
     .command('run')
     .description(
-      'On the parent instance: start the enclave (nitro-cli run-enclave), then the bridge (tcp:PORT → vsock CID:5000), ' +
-        'the egress relay (vsock 3:5001) and the config push (vsock CID:5002); stop them all together on SIGINT/SIGTERM or when one stops.',
+      'On the parent instance: start the enclave (nitro-cli run-enclave), then the log sink (vsock 3:5003 → standard output), ' +
+        'the bridge (tcp:PORT → vsock CID:5000), the egress relay (vsock 3:5001) and the config push (vsock CID:5002); ' +
+        'stop them all together on SIGINT/SIGTERM or when one stops.',
     )
     .option('--eif <file>', 'the enclave image file (from cloister build)')
     .option('--config <file>', 'the runtime configuration (JSON or YAML) pushed to the enclave and enforced by the egress relay')

@@ -72,6 +72,21 @@ const KmsSettings = z.strictObject({
     .describe('Overrides the KMS endpoint, e.g. a VPC endpoint or, in tests, a local fake KMS (http://127.0.0.1:PORT).'),
 });
 /**
+ * What leaves the enclave as log lines. Part of the measured configuration: how much the parent
+ * gets to see of the traffic is something the parties approve.
+ */
+const LoggingSettings = z.strictObject({
+  level: z
+    .enum(['info', 'warn', 'error'])
+    .optional()
+    .describe("The least serious lines sent: 'info' (default, everything), 'warn' or 'error'; the app's standard output is info, its standard error warn."),
+  requests: z
+    .union([z.strictObject({ sample: z.number().min(0).max(1).describe('The share of requests, 0 to 1, that get a line.') }), z.literal('off')])
+    .optional()
+    .describe("The ingress's line per request (method, path, status, timing, caller): { sample: 0..1 }, or 'off' (default: every request)."),
+});
+
+/**
  * The runtime configuration of DESIGN.md: who may call, which other enclaves may call, where the
  * enclave may connect, and per-app settings. Unknown keys are refused so a typo cannot silently
  * weaken a deployment.
@@ -112,6 +127,7 @@ export const RuntimeConfigSchema = z
       .optional(),
     secrets: z.array(Secret).max(100).optional(),
     kms: KmsSettings.optional(),
+    logging: LoggingSettings.optional(),
   })
   .superRefine((config, ctx) => {
     const seen = new Set<string>();

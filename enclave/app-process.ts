@@ -9,6 +9,8 @@ import { openConnection } from '../transport/connect';
 import { freePort } from '../transport/free-port';
 import { type FromAppChild, type ToAppChild, isFromAppChild } from './app-protocol';
 import { Backoff } from './backoff';
+import { followAppOutput } from './logs/app-output';
+import { SecretRedactor } from './logs/secret-redactor';
 import { SupervisorError } from './errors';
 import { type HostedApp, describeHostedApp } from './hosted-app';
 
@@ -21,6 +23,8 @@ export interface AppProcessOptions {
   /** Where the app listens (prepared by `prepareAppEndpoint`). */
   address: Address;
   log: Logger;
+  /** Values replaced by `[REDACTED]` in the app's output lines: its secrets (read when a child starts). */
+  secrets?: readonly string[];
   /** Variables added to the app's environment (egress proxy settings, secrets); never logged. */
   env?: Record<string, string>;
   /** The results key the app signs its results with: over IPC to a module, in `CLOISTER_RESULTS_KEY` to a command. */
@@ -106,6 +110,10 @@ export class AppProcess {
     let configRefused = false;
     const child = this.options.app.kind === 'module' ? this.forkModuleHost(this.options.app.path) : this.spawnCommand(this.options.app.argv);
     this.child = child;
+    // The app's output leaves the enclave only as log lines, with its secrets taken out.
+    const secrets = new SecretRedactor(this.options.secrets ?? []);
+    followAppOutput(child.stdout!, { stream: 'stdout', log: this.options.log, secrets });
+    followAppOutput(child.stderr!, { stream: 'stderr', log: this.options.log, secrets });
     const readyTimer = setTimeout(() => {
       failure = `not ready within ${READY_TIMEOUT_MS} ms`;
       this.signal(child, 'SIGKILL');
@@ -153,7 +161,7 @@ export class AppProcess {
   }
 
   private forkModuleHost(path: string): ChildProcess {
-    const child = fork(MODULE_HOST, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...this.options.env } });
+    const child = fork(MODULE_HOST, [], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: { ...process.env, ...this.options.env } });
     const start: ToAppChild = { type: 'start', module: path, config: this.options.config, listen: this.current, results: this.options.results };
     child.send(start);
     return child;
@@ -172,7 +180,7 @@ export class AppProcess {
       [RESULTS_KEY_ENV]: JSON.stringify(this.options.results),
     };
     // Its own process group, so that the signals the supervisor sends reach a shell's children too.
-    return spawn(file, args, { stdio: ['ignore', 'inherit', 'inherit'], env, detached: true });
+    return spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env, detached: true });
   }
 
   /** Tries the command's address until it accepts a connection; false if the child exits first. */

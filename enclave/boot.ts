@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import canonicalize from 'canonicalize';
-import type { Logger } from '../contract/log';
+import { type Logger, withMinimumLevel } from '../contract/log';
 import type { Nsm } from '../attestation/nsm/nsm';
 import { type Egress, startEgress } from './egress/egress';
 import { startIngress } from './ingress';
@@ -63,9 +63,13 @@ const INSTANCE_ID_BYTES = 16;
 export async function boot(options: BootOptions): Promise<RunningEnclave> {
   // Both checks of what the operator gave come first, so a mistake there changes no NSM state.
   const { config, document, digest } = options.config ?? loadConfigFile(options.configPath ?? '');
+  // The configuration's logging policy applies to every line from here on, the app's output included.
+  options = { ...options, log: withMinimumLevel(config.logging?.level ?? 'info', options.log) };
   const endpoint = prepareAppEndpoint(options.appAddress);
   // What the app finds in its environment beyond the supervisor's own: filled by the boot steps below.
   const appEnv: Record<string, string> = {};
+  // The released secrets' values, which the app's output lines never carry out (see AppProcess).
+  const secrets: string[] = [];
   let app: AppProcess | undefined;
   let pcr16: Buffer;
   let instanceId: Buffer;
@@ -78,11 +82,15 @@ export async function boot(options: BootOptions): Promise<RunningEnclave> {
     Object.assign(appEnv, egress.env);
     // After PCR16 is locked, so KMS sees this configuration in the documents; before the app starts,
     // so it finds its secrets in its environment. Through the egress proxy when one is set for the app.
-    Object.assign(appEnv, await releaseSecrets(config, options.nsm, options.log, { proxy: appEnv.HTTPS_PROXY }));
+    const released = await releaseSecrets(config, options.nsm, options.log, { proxy: appEnv.HTTPS_PROXY });
+    Object.assign(appEnv, released);
+    secrets.push(...Object.values(released));
     const tls = await generateTlsIdentity();
     instanceId = Buffer.from(await options.nsm.getRandom()).subarray(0, INSTANCE_ID_BYTES);
     const results = await createResultsKey(options.nsm, { config: digest, instance: instanceId, tlsSpki: tls.spkiDer });
-    app = new AppProcess({ app: options.app, config: document, address: endpoint.address, log: options.log, env: appEnv, results: results.material });
+    // The private results key is in a command's environment: an app that prints it must not publish it.
+    secrets.push(results.material.privateJwk.d!);
+    app = new AppProcess({ app: options.app, config: document, address: endpoint.address, log: options.log, env: appEnv, secrets, results: results.material });
     await app.start();
     const running = app;
     ingress = await startIngress({
@@ -97,6 +105,7 @@ export async function boot(options: BootOptions): Promise<RunningEnclave> {
       enclaves: config.enclaves ?? [],
       isAppReady: () => running.ready,
       log: options.log,
+      requests: config.logging?.requests,
     });
   } catch (e) {
     await app?.stop();

@@ -1,6 +1,6 @@
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { ConfigError } from '../contract/config';
-import { jsonLinesLogger } from '../contract/log';
+import { type Logger, createLogger } from '../contract/log';
 import { NsmError } from '../attestation/nsm/nsm';
 import { formatAddress } from '../transport/address';
 import { type RunningEnclave, boot } from './boot';
@@ -8,8 +8,15 @@ import { type LoadedConfig, parseConfigText } from '../contract/load-config';
 import { receiveConfig } from './config-receiver';
 import type { Address } from '../transport/address';
 import { SupervisorError } from './errors';
+import { LogChannel } from './logs/log-channel';
 import { openNsm } from './open-nsm';
 import { type SupervisorOptions, parseSupervisorOptions, supervisorHelp } from './options';
+
+/** Where every line goes: standard output, or the parent's log sink once `--log-sink` is read. */
+let log: Logger = createLogger();
+let logChannel: LogChannel | undefined;
+/** How long a stopping supervisor waits for its last lines to reach the sink. */
+const LOG_FLUSH_MS = 2_000;
 
 /**
  * `node dist/enclave/main.js --config FILE …`: the process an enclave image runs. It boots (see
@@ -36,6 +43,10 @@ async function main(): Promise<void> {
   // Logs are best effort: if whoever reads them is gone (EPIPE), shutting down cleanly matters more.
   process.stdout.on('error', () => {});
   process.stderr.on('error', () => {});
+  if (options.logSink) {
+    logChannel = new LogChannel({ sink: options.logSink, maxBufferBytes: options.logBufferBytes });
+    log = createLogger({ write: logChannel.write });
+  }
 
   // Listening from the start, so that a stop requested during boot still removes what boot made.
   let enclave: RunningEnclave | undefined;
@@ -59,8 +70,8 @@ async function main(): Promise<void> {
       pushed = await receivePushedConfig(options.configFrom, waiting.signal);
     } catch (e) {
       if (stopRequested === undefined) return fail(e);
-      jsonLinesLogger({ level: 'info', event: 'stopped', reason: stopRequested });
-      process.exit(0);
+      log({ level: 'info', event: 'stopped', reason: stopRequested });
+      return exit(0);
     }
   }
 
@@ -73,7 +84,7 @@ async function main(): Promise<void> {
       app: options.hostedApp,
       appAddress: options.app,
       egressRelay: options.egressRelay,
-      log: jsonLinesLogger,
+      log,
     });
   } catch (e) {
     return fail(e);
@@ -86,7 +97,7 @@ async function main(): Promise<void> {
     writeFileSync(`${options.readyFile}.tmp`, `${ingress}\n`);
     renameSync(`${options.readyFile}.tmp`, options.readyFile);
   }
-  jsonLinesLogger({
+  log({
     level: 'info',
     event: 'ready',
     ingress,
@@ -105,24 +116,30 @@ function receivePushedConfig(address: Address, signal: AbortSignal): Promise<Loa
       const loaded = parseConfigText(text, format);
       return { value: loaded, digest: loaded.digest.toString('hex') };
     },
-    log: jsonLinesLogger,
+    log,
     signal,
   });
 }
 
 function shutdown(enclave: RunningEnclave, options: SupervisorOptions, reason: string): void {
-  jsonLinesLogger({ level: 'info', event: 'stopping', reason });
+  log({ level: 'info', event: 'stopping', reason });
   enclave.close(options.graceMs).then(
     () => {
       if (options.readyFile) rmSync(options.readyFile, { force: true });
-      jsonLinesLogger({ level: 'info', event: 'stopped' });
-      process.exit(0);
+      log({ level: 'info', event: 'stopped' });
+      exit(0);
     },
     (e: unknown) => fail(e),
   );
 }
 
-function fail(error: unknown): never {
+/** Exits once the last lines have reached the log sink (or after `LOG_FLUSH_MS` if it does not take them). */
+function exit(status: number): void {
+  if (logChannel === undefined) process.exit(status);
+  void logChannel.close(LOG_FLUSH_MS).then(() => process.exit(status));
+}
+
+function fail(error: unknown): void {
   let status = 1;
   let message: string;
   if (error instanceof SupervisorError) {
@@ -137,7 +154,9 @@ function fail(error: unknown): never {
     message = error instanceof Error ? error.message : String(error);
   }
   process.stderr.write(`cloister-enclave: ${message}\n`);
-  process.exit(status);
+  // Outside debug mode an enclave's standard error is read by no one: the sink must hear it too.
+  if (logChannel) log({ level: 'error', event: 'failed', reason: message });
+  exit(status);
 }
 
 void main();

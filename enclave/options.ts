@@ -6,6 +6,7 @@ import { type Address, parseAddress } from '../transport/address';
 import { SupervisorError } from './errors';
 import type { HostedApp } from './hosted-app';
 import { ANY_CID, VSOCK_PORTS, vsockAddress } from '../contract/vsock';
+import { DEFAULT_LOG_BUFFER_BYTES } from './logs/log-channel';
 
 /** Everything the supervisor is told at start. */
 export interface SupervisorOptions {
@@ -31,6 +32,10 @@ export interface SupervisorOptions {
   readyFile?: string;
   /** How long in-flight requests may take to finish after SIGTERM. */
   graceMs: number;
+  /** The parent's log sink that every log line goes to; absent, they go to standard output. */
+  logSink?: Address;
+  /** Most bytes of log lines held while the sink is slow or away (`logSink` only). */
+  logBufferBytes: number;
 }
 
 /** vsock port 5000 on any CID: where the parent's bridge connects inside a Nitro Enclave (DESIGN.md). */
@@ -61,6 +66,14 @@ function supervisorCommand(): Command {
     .addOption(new Option('--egress-relay <address>', "the parent's egress relay").default(DEFAULT_EGRESS_RELAY).env('CLOISTER_EGRESS_RELAY'))
     .addOption(new Option('--ready-file <file>', 'write the ingress address here once ready').env('CLOISTER_READY_FILE'))
     .addOption(new Option('--grace-ms <ms>', 'time in-flight requests get after SIGTERM').default('5000').env('CLOISTER_GRACE_MS'))
+    .addOption(
+      new Option('--log-sink <address>', "send log lines to the parent's log sink (e.g. vsock://3:5003) instead of standard output").env('CLOISTER_LOG_SINK'),
+    )
+    .addOption(
+      new Option('--log-buffer-bytes <n>', 'log lines held while the sink is slow or away; more are dropped and counted')
+        .default(String(DEFAULT_LOG_BUFFER_BYTES))
+        .env('CLOISTER_LOG_BUFFER_BYTES'),
+    )
     .usage('[options] (--app-module <file> | -- <command> [args...])')
     .addHelpText(
       'after',
@@ -111,6 +124,10 @@ export function parseSupervisorOptions(argv: string[]): SupervisorOptions {
   if (!Number.isInteger(graceMs) || graceMs < 0 || graceMs > 600_000) {
     throw new SupervisorError('INVALID_OPTION', `--grace-ms must be a whole number of milliseconds up to 600000; got "${flags.graceMs}".`);
   }
+  const logBufferBytes = Number(flags.logBufferBytes);
+  if (!/^[0-9]+$/.test(flags.logBufferBytes!) || logBufferBytes < 1024 || logBufferBytes > 1 << 30) {
+    throw new SupervisorError('INVALID_OPTION', `--log-buffer-bytes must be a whole number from 1024 to ${1 << 30}; got "${flags.logBufferBytes}".`);
+  }
   return {
     config: flags.config,
     configFrom: flags.configFrom === undefined ? undefined : address('--config-from', flags.configFrom),
@@ -122,6 +139,8 @@ export function parseSupervisorOptions(argv: string[]): SupervisorOptions {
     egressRelay: address('--egress-relay', flags.egressRelay!),
     readyFile: flags.readyFile,
     graceMs,
+    logSink: flags.logSink === undefined ? undefined : address('--log-sink', flags.logSink),
+    logBufferBytes,
     hostedApp: hostedApp(flags.appModule, command),
   };
 }

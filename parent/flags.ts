@@ -1,5 +1,5 @@
 /**
- * The flags of the parent-side programs (bridge, egress relay, config push), read with commander
+ * The flags of the parent-side programs (bridge, egress relay, config push, log sink), read with commander
  * as the `cloister` CLI and the enclave supervisor read theirs: `--name VALUE` or `--name=VALUE`.
  * Each program prints a refusal after its name and above its usage, and exits 2.
  */
@@ -36,11 +36,13 @@ export const TARGET = flag<Address>('--target', 'address', parseAddress);
 /** The runtime configuration file. */
 export const CONFIG = flag<string>('--config', 'file', (value) => value);
 
+/** Most connections served at once. */
+export const MAX_CONNECTIONS = flag('--max-connections', 'n', wholeNumber('--max-connections', 1_000_000));
+/** Longest line the log sink passes on, in bytes. */
+export const MAX_LINE_BYTES = flag('--max-line-bytes', 'n', wholeNumber('--max-line-bytes', 16 * 1024 * 1024));
+
 /** The flags that bound a relaying process's work, as the bridge and the egress relay both take them. */
-export const BOUND_FLAGS = [
-  flag('--max-connections', 'n', wholeNumber('--max-connections', 1_000_000)),
-  flag('--idle-timeout-ms', 'ms', wholeNumber('--idle-timeout-ms', 86_400_000)),
-] as const;
+export const BOUND_FLAGS = [MAX_CONNECTIONS, flag('--idle-timeout-ms', 'ms', wholeNumber('--idle-timeout-ms', 86_400_000))] as const;
 
 /** How many connections at once, and how long one may idle: the values of `BOUND_FLAGS`, when given. */
 export interface ConnectionBounds {

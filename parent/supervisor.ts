@@ -13,7 +13,7 @@ export interface ProcessOutput {
 
 /**
  * The directory holding the parent-side programs (`bridge/main.js`, `egress-relay/main.js`,
- * `config-push/main.js`): this built parent/, or `CLOISTER_PARENT_DIR`.
+ * `config-push/main.js`, `log-sink/main.js`): this built parent/, or `CLOISTER_PARENT_DIR`.
  */
 export function parentDir(): string {
   return process.env.CLOISTER_PARENT_DIR || resolve(__dirname);
@@ -21,14 +21,23 @@ export function parentDir(): string {
 
 /** One parent-side process `cloister run` starts: its name, script and arguments. */
 export interface ParentProcess {
-  name: 'bridge' | 'egress-relay' | 'config-push';
+  name: 'log-sink' | 'bridge' | 'egress-relay' | 'config-push';
   script: string;
   args: string[];
 }
 
-/** The three parent processes for an enclave at `cid`, as documented in deploy/README.md. */
+/**
+ * The four parent processes for an enclave at `cid`, as documented in deploy/README.md. The log
+ * sink comes first: the enclave is already running and sending its lines (it buffers them, within
+ * its bound, until the sink listens).
+ */
 export function parentProcesses(settings: { config: string; port: number }, cid: number, dir = parentDir()): ParentProcess[] {
   return [
+    {
+      name: 'log-sink',
+      script: join(dir, 'log-sink', 'main.js'),
+      args: ['--listen', vsockAddress(PARENT_CID, VSOCK_PORTS.logs)],
+    },
     {
       name: 'bridge',
       script: join(dir, 'bridge', 'main.js'),

@@ -43,7 +43,9 @@ export function startChild(name: string, script: string, args: string[], showLog
     tail = (tail + chunk).slice(-STDERR_TAIL_CHARS);
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
+    // 'close', not 'exit': only once its output is read to the end, so the last lines it wrote (the
+    // log sink's, stopped last) are shown before the stack reports itself stopped.
+    child.once('close', (code, signal) => resolve({ code, signal }));
     // Only a process that never started ends with 'error' and no 'exit'.
     child.once('error', () => {
       if (child.pid === undefined) resolve({ code: null, signal: null });

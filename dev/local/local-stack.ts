@@ -35,6 +35,8 @@ export interface LocalStack {
   url: string;
   /** Where the ingress listens (a unix socket). */
   ingress: Address;
+  /** Where the log sink listens (a unix socket standing in for vsock port 5003). */
+  logSink: Address;
   /** Settles, with a sentence, if the supervisor or the bridge exits without being asked to. */
   failed: Promise<string>;
   /** Stops the bridge, then the supervisor (which drains the ingress and stops the app). */
@@ -51,8 +53,10 @@ const EXIT_WITH_PARENT = join(__dirname, `exit-with-parent${extname(__filename)}
 
 /**
  * Runs the enclave's process layout on this machine: the supervisor (development NSM, ingress on
- * a unix socket standing in for vsock port 5000, app as its child) and, as a separate process
- * like on the parent instance, the bridge from 127.0.0.1:`port` to the ingress. A busy port is
+ * a unix socket standing in for vsock port 5000, app as its child) and, as separate processes
+ * like on the parent instance, the log sink (a unix socket for vsock port 5003: every line of the
+ * supervisor, the ingress and the app comes out of its standard output), the egress relay and the
+ * bridge from 127.0.0.1:`port` to the ingress. A busy port is
  * refused before anything starts (`PORT_BUSY`).
  */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
@@ -80,6 +84,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     showLogs,
     ['--require', EXIT_WITH_PARENT],
   );
+  // The parent's log sink (vsock port 5003 on Nitro): the supervisor's, the ingress's and the app's
+  // lines come out of it, as they would on the parent instance.
+  const logSocket = join(dirname(socket), 'logs.sock');
+  const sink = startChild('log sink', join(options.codeDir, 'parent', 'log-sink', 'main.js'), ['--listen', `unix://${logSocket}`], showLogs, [
+    '--require',
+    EXIT_WITH_PARENT,
+  ]);
   const pcrFlags = ([0, 1, 2] as const).flatMap((i) => [`--pcr${i}`, options.pcrs[i]]);
   const supervisor = startChild(
     'enclave supervisor',
@@ -96,13 +107,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       `unix://${socket}`,
       '--egress-relay',
       `unix://${egressSocket}`,
+      '--log-sink',
+      `unix://${logSocket}`,
       '--ready-file',
       readyFile,
       ...appFlags(options.app),
     ],
     showLogs,
   );
-  const children: StackChild[] = [relay, supervisor];
+  // Stopped in reverse: the sink last, so it hears the supervisor's last lines.
+  const children: StackChild[] = [sink, relay, supervisor];
   const stop = async () => {
     for (const child of [...children].reverse()) await child.stop();
     rmSync(readyFile, { force: true });
@@ -110,6 +124,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   };
 
   try {
+    await untilReady(sink, deadline, () => sink.logged('log_sink_listening'));
     await untilReady(relay, deadline, () => relay.logged('egress_relay_listening'));
     await untilReady(supervisor, deadline, () => existsSync(readyFile));
     const ingress = parseAddress(readFileSync(readyFile, 'utf8').trim());
@@ -136,6 +151,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     return {
       url: `https://127.0.0.1:${options.port}`,
       ingress,
+      logSink: { kind: 'unix', path: logSocket },
       failed,
       stop: () => {
         stopping = true;

@@ -44,8 +44,13 @@ export interface IngressOptions {
   isAppReady?: () => boolean;
   /** Structured log lines (default: JSON lines on stdout). Never given bodies, keys or query strings. */
   log?: Logger;
+  /** Which requests get a `request` line: a sampled share (0 to 1), or none (`off`). Default: every one. */
+  requests?: RequestLogging;
   limits?: IngressLimits;
 }
+
+/** The configuration's `logging.requests`. */
+export type RequestLogging = { sample: number } | 'off';
 
 /** Limits against oversized and slow clients; every one has a default. */
 export interface IngressLimits {
@@ -119,6 +124,7 @@ export async function startIngress(options: IngressOptions): Promise<Ingress> {
     log,
   });
   const forwarder = new AppForwarder(options.app, log, options.isAppReady);
+  const requestShare = options.requests === undefined ? 1 : options.requests === 'off' ? 0 : options.requests.sample;
   /** The caller of each TLS connection, settled once when its handshake completes. */
   const callerOf = new WeakMap<Socket, Caller | null>();
   /** The response each connection is producing, so a parse error is never written into the middle of one. */
@@ -152,8 +158,11 @@ export async function startIngress(options: IngressOptions): Promise<Ingress> {
       const caller = callerOf.get(req.socket) ?? undefined;
       responding.set(req.socket, res);
       const started = process.hrtime.bigint();
+      // Drawn per request, so a share of 1 logs every request and 0 none, without a draw at all.
+      const logged = requestShare >= 1 || (requestShare > 0 && Math.random() < requestShare);
       res.on('close', () => {
         if (responding.get(req.socket) === res) responding.delete(req.socket);
+        if (!logged) return;
         log({
           level: 'info',
           event: 'request',

@@ -152,7 +152,7 @@ if (process.env.STANDIN_DIE === ${JSON.stringify(name)}) setTimeout(() => { log(
 
 /**
  * Writes the stand-ins under `dir`: `dir/bin/docker` (its images in `dir/docker-state`), `dir/bin/nitro-cli` (put `dir/bin` first on
- * PATH) and `dir/parent/{bridge/main.js, egress-relay/main.js, config-push/main.js}` (CLOISTER_PARENT_DIR).
+ * PATH) and `dir/parent/{bridge/main.js, egress-relay/main.js, config-push/main.js, log-sink/main.js}` (CLOISTER_PARENT_DIR).
  */
 export function writeStandIns(dir: string): { bin: string; parent: string; env: Record<string, string> } {
   const bin = join(dir, 'bin');
@@ -171,6 +171,7 @@ export function writeStandIns(dir: string): { bin: string; parent: string; env: 
     ['bridge/main.js', 'bridge'],
     ['egress-relay/main.js', 'egress-relay'],
     ['config-push/main.js', 'config-push'],
+    ['log-sink/main.js', 'log-sink'],
   ] as const) {
     mkdirSync(join(parent, path, '..'), { recursive: true });
     writeFileSync(join(parent, path), PARENT(name));

@@ -415,21 +415,22 @@ describe('cloister run (against nitro-cli and parent-process stand-ins)', () => 
 
   const started = (entries: StandInEntry[]) => entries.filter((e) => e.event === 'started');
 
-  it('starts the enclave, then the bridge, egress relay and config push; SIGTERM stops them all and terminates the enclave', async () => {
+  it('starts the enclave, then the log sink, bridge, egress relay and config push; SIGTERM stops them all and terminates the enclave', async () => {
     const run = start('run', '--eif', eif, '--config', CONFIG, '--cpus', '4', '--memory', '4096', '--cid', '21', '--port', '8443');
-    await until('three parent processes', () => started(readLog(log)).length === 3);
+    await until('four parent processes', () => started(readLog(log)).length === 4);
     const entries = readLog(log);
     expect(entries[0]).toEqual({ tool: 'nitro-cli', argv: ['run-enclave', '--eif-path', eif, '--cpu-count', '4', '--memory', '4096', '--enclave-cid', '21'] });
     const argvOf = (tool: string) => entries.find((e) => e.tool === tool && e.event === 'started')?.argv;
     expect(argvOf('bridge')).toEqual(['--listen', 'tcp://0.0.0.0:8443', '--target', 'vsock://21:5000']);
     expect(argvOf('egress-relay')).toEqual(['--listen', 'vsock://3:5001', '--config', CONFIG]);
     expect(argvOf('config-push')).toEqual(['--target', 'vsock://21:5002', '--config', CONFIG]);
+    expect(argvOf('log-sink')).toEqual(['--listen', 'vsock://3:5003']);
     const pids = started(entries).map((e) => e.pid!);
 
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
     const after = readLog(log);
-    for (const tool of ['bridge', 'egress-relay', 'config-push']) {
+    for (const tool of ['log-sink', 'bridge', 'egress-relay', 'config-push']) {
       expect(after.filter((e) => e.tool === tool).map((e) => e.event)).toEqual(['started', 'stopped by SIGTERM']);
     }
     expect(after.at(-1)).toEqual({ tool: 'nitro-cli', argv: ['terminate-enclave', '--enclave-id', STANDIN_ENCLAVE_ID] });

@@ -33,6 +33,8 @@ const ENTRYPOINT = [
   '/app/dist/enclave/main.js',
   '--config-from',
   'vsock://4294967295:5002',
+  '--log-sink',
+  'vsock://3:5003',
   '--app-module',
   '/app/dist/examples/index.js',
 ];

@@ -291,9 +291,12 @@ describe('cloister dev', () => {
     });
   });
 
-  onLinux('runs the enclave’s layout: a bridge on 127.0.0.1 and a supervisor whose ingress and app are unix sockets', () => {
+  onLinux('runs the enclave’s layout: a bridge on 127.0.0.1, a log sink, and a supervisor whose ingress and app are unix sockets', () => {
     const children = childrenOf(stack.child.pid!).map((pid) => ({ pid, command: commandOf(pid), ...listeningSockets(pid) }));
-    expect(children).toHaveLength(3);
+    expect(children).toHaveLength(4);
+    const sink = children.find((c) => c.command.includes('parent/log-sink/main.js'))!;
+    expect(sink).toMatchObject({ tcp: [], unix: [join(dir, 'run', 'logs.sock')] });
+    expect(children.find((c) => c.command.includes('enclave/main.js'))!.command).toContain(`--log-sink unix://${join(dir, 'run', 'logs.sock')}`);
     const bridge = children.find((c) => c.command.includes('parent/bridge/main.js'))!;
     const relay = children.find((c) => c.command.includes('parent/egress-relay/main.js'))!;
     const supervisor = children.find((c) => c.command.includes('enclave/main.js'))!;

@@ -21,7 +21,14 @@ describe('supervisor options', () => {
       app: undefined,
       readyFile: undefined,
       graceMs: 5000,
+      logSink: undefined,
+      logBufferBytes: 1024 * 1024,
     });
+  });
+
+  it('sends the logs to the sink named by --log-sink, with a bounded buffer', () => {
+    const options = parseSupervisorOptions(['--config', 'c.json', '--app-module', 'a.js', '--log-sink', 'vsock://3:5003', '--log-buffer-bytes', '65536']);
+    expect(options).toMatchObject({ logSink: { kind: 'vsock', cid: 3, port: 5003 }, logBufferBytes: 65536 });
   });
 
   it('reads the environment, and a flag wins over it', () => {
@@ -40,6 +47,8 @@ describe('supervisor options', () => {
     [['--config', 'c.json', '--nsm', 'dev', '--pcr1', 'abc'], /--pcr1 must be 96 hex digits/],
     [['--config', 'c.json', '--ingress', 'tcp://nowhere'], /--ingress: "tcp:\/\/nowhere" is not an address/],
     [['--config', 'c.json', '--grace-ms', '-1'], /--grace-ms must be a whole number/],
+    [['--config', 'c.json', '--log-sink', 'stdout'], /--log-sink: "stdout" is not an address/],
+    [['--config', 'c.json', '--log-buffer-bytes', '10'], /--log-buffer-bytes must be a whole number from 1024/],
     [['--config', 'c.json', '--bogus'], /unknown option '--bogus'/],
     [[], /required option '--config <file>'/],
     [['--config', 'c.json'], /name the app this enclave serves: --app-module <file>, or a command after "--"/],

@@ -34,7 +34,12 @@ describe('deploy/systemd', () => {
       '${CLOISTER_CID}' as unknown as number,
       '/opt/cloister/app/dist/parent',
     );
-    const units = { bridge: 'cloister-bridge.service', 'egress-relay': 'cloister-egress-relay.service', 'config-push': 'cloister-config-push.service' };
+    const units = {
+      bridge: 'cloister-bridge.service',
+      'egress-relay': 'cloister-egress-relay.service',
+      'config-push': 'cloister-config-push.service',
+      'log-sink': 'cloister-log-sink.service',
+    };
     for (const p of expected) {
       expect(unit(`systemd/${units[p.name]}`).ExecStart).toEqual([`/usr/bin/node ${p.script} ${p.args.join(' ')}`]);
     }
@@ -53,6 +58,7 @@ describe('deploy/systemd', () => {
       'cloister-bridge.service',
       'cloister-egress-relay.service',
       'cloister-config-push.service',
+      'cloister-log-sink.service',
     ]) {
       for (const [, name] of read(`systemd/${file}`).matchAll(/\$\{(\w+)\}/g))
         expect({ file, name, defined: name! in env }).toEqual({ file, name, defined: true });
