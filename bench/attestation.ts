@@ -14,6 +14,8 @@ const FILES = ['prod-2022-10-13.cose', 'prod-2022-09-15-high-s.cose', 'prod-2026
 const COLD_RUNS = 200;
 const WARM_RUNS = 2000;
 const PEER_RUNS = 500;
+/** DESIGN.md: verifying a document warm, with no network, in under 0.4 ms. */
+const BUDGET_MS = 0.4;
 
 function perDocMs(runs: number, body: () => void): number {
   const started = process.hrtime.bigint();
@@ -41,6 +43,7 @@ function peer(path: string, timestamp: number): { perDocMs: number; reached: str
 const root = awsNitroRoot();
 console.log(`attestation verification, Node ${process.version}; ms per document (documents per second)`);
 console.log('document                              cold            warm            evervault (Rust)   warm vs evervault');
+let slowestWarm = 0;
 for (const file of FILES) {
   const path = join(FIXTURES, file);
   const bytes = readFileSync(path);
@@ -52,10 +55,13 @@ for (const file of FILES) {
   });
   verify();
   const warm = perDocMs(WARM_RUNS, verify);
+  slowestWarm = Math.max(slowestWarm, warm);
   const other = peer(path, at);
   const fmt = (ms: number) => `${ms.toFixed(3)} (${Math.round(1000 / ms)}/s)`.padEnd(16);
   const peerText = typeof other === 'string' ? other : `${fmt(other.perDocMs)}   ${(other.perDocMs / warm).toFixed(1)}x faster`;
   console.log(`${file.padEnd(38)}${fmt(cold)}${fmt(warm)}${peerText}`);
   if (typeof other !== 'string') console.log(`  evervault stopped at: ${other.reached.replace(/^.*received: /, '')}`);
 }
-console.log('budget: under 2 ms per document warm');
+console.log(
+  `budget (DESIGN.md): under ${BUDGET_MS} ms per document warm: slowest ${slowestWarm.toFixed(3)} ms, ${slowestWarm < BUDGET_MS ? 'met' : 'NOT met'}`,
+);

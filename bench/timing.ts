@@ -18,5 +18,5 @@ export function summary(ms: number[]): { p50: number; p99: number; mean: number 
 
 /** One line of a p50 / p99 / mean table, and its header. */
 export const summaryRow = (label: string, s: ReturnType<typeof summary>) =>
-  `${label.padEnd(12)}${s.p50.toFixed(4).padStart(10)}${s.p99.toFixed(4).padStart(10)}${s.mean.toFixed(4).padStart(10)}`;
-export const SUMMARY_HEADER = `${''.padEnd(12)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'mean ms'.padStart(10)}`;
+  `${label.padEnd(24)}${s.p50.toFixed(4).padStart(10)}${s.p99.toFixed(4).padStart(10)}${s.mean.toFixed(4).padStart(10)}`;
+export const SUMMARY_HEADER = `${''.padEnd(24)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'mean ms'.padStart(10)}`;
