@@ -189,9 +189,12 @@ async function main(): Promise<void> {
     global.gc?.();
     const floor = baseline(n);
 
-    const expected = JSON.stringify({ intersection: floor.sorted });
+    const expected = JSON.stringify(floor.sorted);
     for (const run of runs) {
-      if (run.result.toString() !== expected) throw new Error(`${run.label}: the intersection differs from the in-process one`);
+      // The body is {"intersection":[...],"jws":"..."}: the signed result beside the list.
+      const { intersection, jws } = JSON.parse(run.result.toString()) as { intersection: unknown; jws?: unknown };
+      if (JSON.stringify(intersection) !== expected) throw new Error(`${run.label}: the intersection differs from the in-process one`);
+      if (typeof jws !== 'string') throw new Error(`${run.label}: the result carries no signed result`);
     }
 
     const count = (x: number) => x.toLocaleString('en');
