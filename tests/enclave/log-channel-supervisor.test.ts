@@ -66,13 +66,17 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-/** A supervisor serving APP with `document`, its logs sent to `sink`; resolves with the ingress port once ready. */
+/**
+ * A supervisor serving APP (or the app `extra` names after `--`) with `document`, its logs sent to
+ * `sink`; resolves with the ingress port once ready.
+ */
 async function supervisor(name: string, document: object, sink: string, ...extra: string[]): Promise<{ sv: SupervisorProcess; port: number }> {
   const configPath = join(tmp, `${name}.json`);
   writeFileSync(configPath, JSON.stringify(document));
   const readyFile = join(tmp, `${name}.ready`);
   const args = ['--config', configPath, '--nsm', 'dev', '--dev-dir', join(tmp, 'dev'), '--pcr0', PCR0, '--ingress', 'tcp://127.0.0.1:0'];
-  const sv = startSupervisor(build.dir, [...args, '--app-module', join(tmp, 'app.js'), '--ready-file', readyFile, '--log-sink', sink, ...extra], {
+  const app = extra.includes('--') ? [] : ['--app-module', join(tmp, 'app.js')];
+  const sv = startSupervisor(build.dir, [...args, ...app, '--ready-file', readyFile, '--log-sink', sink, ...extra], {
     ...process.env,
     AWS_ACCESS_KEY_ID: 'test',
     AWS_SECRET_ACCESS_KEY: 'test',
@@ -146,6 +150,36 @@ describe('logs through the log channel (local mode: a unix socket for vsock port
 
       await sv.stop();
       await waitFor(() => linesOf(sink.output()).some((l) => l.event === 'stopped'), 'the last line, sent before the supervisor exits');
+    },
+    40_000,
+  );
+
+  onLinux(
+    'never carries out the private results key, even when an app given as a command prints its environment',
+    async () => {
+      writeFileSync(
+        join(tmp, 'leaky.js'),
+        `const http = require('node:http');
+const key = process.env.CLOISTER_RESULTS_KEY;
+http.createServer((req, res) => { console.log('my key: ' + key); console.log(JSON.parse(key).privateJwk.d); res.end('ok'); })
+  .listen(process.env.CLOISTER_LISTEN.slice('unix://'.length));`,
+      );
+      const sinkPath = join(tmp, 'leaky.sock');
+      const sink = await sinkProcess(sinkPath);
+      const document = { users: [{ name: 'alice', role: 'member', key: keyLine }] };
+      const { port } = await supervisor('leaky', document, `unix://${sinkPath}`, '--', process.execPath, join(tmp, 'leaky.js'));
+      const agent = ingressAgent(alice);
+      try {
+        expect(await call(port, '/', agent)).toMatchObject({ status: 200, body: 'ok' });
+      } finally {
+        agent.destroy();
+      }
+      await waitFor(() => linesOf(sink.output()).filter((l) => l.event === 'app.stdout').length === 2, "the app's two lines at the sink");
+      const printed = linesOf(sink.output())
+        .filter((l) => l.event === 'app.stdout')
+        .map((l) => l.line as string);
+      expect(printed[0]).toMatch(/^my key: \{"privateJwk":\{.*"d":"\[REDACTED\]"/);
+      expect(printed[1]).toBe('[REDACTED]');
     },
     40_000,
   );
