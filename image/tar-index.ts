@@ -16,6 +16,8 @@ export interface TarEntry {
   mode: number;
   uid: number;
   gid: number;
+  /** Modification time, whole seconds since the epoch (a PAX time's fraction dropped). */
+  mtime: number;
   size: number;
   /** Where the data starts in the tar file. */
   offset: number;
@@ -170,6 +172,7 @@ export function indexTar(fd: number): TarEntry[] {
       mode: number(block, 100, 8, at, 'mode') & 0o7777,
       uid: pax.has('uid') ? Number(pax.get('uid')) : number(block, 108, 8, at, 'uid'),
       gid: pax.has('gid') ? Number(pax.get('gid')) : number(block, 116, 8, at, 'gid'),
+      mtime: pax.has('mtime') ? Math.floor(Number(pax.get('mtime'))) : number(block, 136, 12, at, 'mtime'),
       size: type === 'file' ? entrySize : 0,
       offset: dataAt,
       linkname: pax.get('linkpath') ?? longLink ?? text(block, 157, 100),
@@ -178,6 +181,7 @@ export function indexTar(fd: number): TarEntry[] {
     };
     if (type === 'hardlink') entry.linkname = normalise(entry.linkname, at);
     if (!Number.isSafeInteger(entry.uid) || !Number.isSafeInteger(entry.gid)) throw bad(at, 'a PAX uid or gid is not a number');
+    if (!Number.isSafeInteger(entry.mtime)) throw bad(at, 'a PAX mtime is not a number');
     const end = paxSize !== undefined ? dataAt + Math.ceil(entrySize / BLOCK) * BLOCK : next;
     if (dataAt + entry.size > size) throw bad(at, 'an entry is longer than the rest of the file');
     if (name !== '') entries.push(entry);

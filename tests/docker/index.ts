@@ -23,4 +23,4 @@ export {
 export { type DockerEngine, DockerEngineError, ensureDockerEngine } from './engine';
 export { CommandError, type CommandResult, progress, run, step } from './run';
 export { REPO_ROOT, StandInError, type StandInImages, standInCacheDir, standInImages } from './standins';
-export { INIT_LAYER, type TarEntry, TarFormatError, describeEntry, exportDifferences, tarListing } from './tar-listing';
+export { INIT_LAYER, type TarEntry, describeEntry, exportDifferences, tarListing } from './tar-listing';

@@ -56,7 +56,8 @@ describe('indexing a docker export', () => {
       try {
         const entries = indexTar(fd);
         const byName = new Map(entries.map((e) => [e.name, e]));
-        expect(byName.get('usr/bin/tool')).toMatchObject({ type: 'file', mode: 0o755, size: 20 });
+        expect(byName.get('usr/bin/tool')).toMatchObject({ type: 'file', mode: 0o755, size: 20, mtime: 1_600_000_000 });
+        expect(entries.every((e) => e.mtime === 1_600_000_000)).toBe(true);
         expect(byName.get('usr/bin/tool-alias') ?? byName.get('usr/bin/tool')).toBeDefined();
         expect(entries.some((e) => e.type === 'hardlink' && e.linkname.startsWith('usr/bin/tool'))).toBe(true);
         expect(byName.get('bin')).toMatchObject({ type: 'symlink', linkname: 'usr/bin' });
@@ -143,7 +144,7 @@ describe('the image ramdisk', () => {
 
   it('refuses a hard link to nothing, and a command the enclave init cannot read', () => {
     const entries: TarEntry[] = [
-      { name: 'a', type: 'hardlink', linkname: 'missing', mode: 0o644, uid: 0, gid: 0, size: 0, offset: 0, devmajor: 0, devminor: 0 },
+      { name: 'a', type: 'hardlink', linkname: 'missing', mode: 0o644, uid: 0, gid: 0, mtime: 0, size: 0, offset: 0, devmajor: 0, devminor: 0 },
     ];
     expect(() => customerRamdisk(0, entries, command)).toThrow(expect.objectContaining({ code: 'IMAGE_BAD_TAR' }));
     expect(() => customerRamdisk(0, [], { cmd: ['/bin/x', 'two\nlines'], env: [] })).toThrow(expect.objectContaining({ code: 'IMAGE_BAD_COMMAND' }));
