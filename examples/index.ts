@@ -1,5 +1,5 @@
 import express, { type Express } from 'express';
-import { type AppContext, ApiRouter, errorHandler, identity, notFoundHandler, openApiDocument, requestLog } from '../express';
+import { type AppContext, ApiRouter, errorHandler, identity, notFoundHandler, openApiDocument } from '../express';
 import { type ExamplesConfig, ExamplesConfigSchema } from './config';
 import { helloApp } from './hello';
 import { millionaireApp } from './millionaire';
@@ -28,7 +28,6 @@ export type { ExamplesConfig };
 export default function createExamples(config: ExamplesConfig, context: AppContext): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.use(requestLog(context.log));
   app.use(identity());
 
   const apis = [

@@ -1,6 +1,6 @@
 import express from 'express';
 import { z } from 'zod';
-import { type AppContext, errorHandler, identity, notFoundHandler, requestLog, requireRole } from 'cloister/express';
+import { type AppContext, errorHandler, identity, notFoundHandler, requireRole } from 'cloister/express';
 
 /**
  * This service's block of the deployment configuration (`apps:` in cloister.config.json). The
@@ -20,7 +20,6 @@ export type Config = z.output<typeof configSchema>;
 export default function createApp(config: Config, context: AppContext): express.Express {
   const app = express();
   app.disable('x-powered-by');
-  app.use(requestLog(context.log));
   app.use(identity());
   app.get('/hello', requireRole(config.role), (req, res) => {
     res.json({ message: `Hello, ${req.identity!.name}!`, role: req.identity!.role });
