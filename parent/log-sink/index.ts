@@ -36,8 +36,8 @@ const DEFAULT_MAX_CONNECTIONS = 16;
  * wrapped as `{"event":"log_sink.not_json","line":…}`, so the output stays one JSON object per
  * line whatever a peer sends. A line longer than `maxLineBytes` is dropped and reported as
  * `log_sink.line_dropped` with its size. While `output` is full, reading stops: the enclave's end
- * then buffers and drops by its own bound, and this process never holds more than a line per
- * connection.
+ * then buffers and drops by its own bound, and this process never holds more than one read per
+ * connection (its lines are written out together).
  */
 export async function startLogSink(options: LogSinkOptions): Promise<LogSink> {
   const output = options.output ?? process.stdout;
@@ -55,9 +55,17 @@ export async function startLogSink(options: LogSinkOptions): Promise<LogSink> {
       for (const socket of reading) socket.resume();
     });
   };
+  /** The lines of the chunk being read, written out together: one write per chunk, not per line. */
+  let batch = '';
   const pass = (line: string) => {
     if (line === '') return;
-    emit(isJsonObject(line) ? `${line}\n` : formatLogLine({ level: 'warn', event: 'log_sink.not_json', line }));
+    batch += isJsonObject(line) ? `${line}\n` : formatLogLine({ level: 'warn', event: 'log_sink.not_json', line });
+  };
+  const flush = () => {
+    if (batch === '') return;
+    const text = batch;
+    batch = '';
+    emit(text);
   };
 
   const server = createServer((socket) => {
@@ -65,12 +73,18 @@ export async function startLogSink(options: LogSinkOptions): Promise<LogSink> {
     reading.add(socket);
     socket.once('close', () => reading.delete(socket));
     if (outputFull) socket.pause();
-    const lines = new LineReader(maxLineBytes, pass, (bytes) =>
-      emit(formatLogLine({ level: 'warn', event: 'log_sink.line_dropped', reason: 'too_long', bytes, limit: maxLineBytes })),
+    const lines = new LineReader(
+      maxLineBytes,
+      pass,
+      (bytes) => (batch += formatLogLine({ level: 'warn', event: 'log_sink.line_dropped', reason: 'too_long', bytes, limit: maxLineBytes })),
     );
-    socket.on('data', (chunk: Buffer) => lines.push(chunk));
+    socket.on('data', (chunk: Buffer) => {
+      lines.push(chunk);
+      flush();
+    });
     socket.once('end', () => {
       lines.end();
+      flush();
       socket.end();
     });
   });
