@@ -53,5 +53,5 @@ export { errorHandler, notFoundHandler } from './error-handler';
 export { type FieldIssue, HttpError, badRequest, conflict, forbidden, notFound, tooLarge, tooManyRequests, unauthorized } from './http-error';
 export { ExactNumber, jsonBody } from './json-body';
 export { openApiDocument } from './openapi';
-export { readBody } from './read-body';
+export { type BodyRefusals, consumeBody, readBody } from './read-body';
 export { type LogEntry, type Logger, jsonLinesLogger, requestLog, silentLogger } from './request-log';

@@ -1,4 +1,5 @@
 import type { Request } from 'express';
+import { consumeBody } from '../../express';
 import { Pacer } from './cooperative';
 import { bodyAborted, uploadTooLarge } from './errors';
 import { BomSkipper } from './formats/bom';
@@ -30,60 +31,19 @@ export interface ReadItemsOptions {
  */
 export function readItems(req: Request, options: ReadItemsOptions, accept: (item: string) => void): Promise<void> {
   const limit = options.maxUploadBytes;
-  if (Number(req.headers['content-length'] ?? NaN) > limit) return Promise.reject(uploadTooLarge(limit));
   const parser = new BomSkipper(formatParser(options, accept));
-
-  return new Promise((resolve, reject) => {
-    let received = 0;
-    // One socket wake-up can deliver dozens of chunks back to back (libuv reads a socket up to 32
-    // times in a row), and parsing them all would hold the event loop; pausing hands it back.
-    const pacer = new Pacer();
-    const fail = (error: unknown) => {
-      stop();
-      req.resume();
-      reject(error);
-    };
-    const onData = (chunk: Buffer) => {
-      received += chunk.length;
-      try {
-        if (received > limit) throw uploadTooLarge(limit);
-        parser.write(chunk);
-      } catch (error) {
-        fail(error);
-        return;
-      }
-      if (pacer.due(chunk.length)) {
-        req.pause();
-        void pacer.pause().then(() => req.resume());
-      }
-    };
-    const onEnd = () => {
-      try {
-        parser.end();
-      } catch (error) {
-        fail(error);
-        return;
-      }
-      stop();
-      resolve();
-    };
-    const onAbort = () => fail(bodyAborted());
-    const onClose = () => {
-      if (!req.complete) onAbort();
-    };
-    const stop = () => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onAbort);
-      req.off('aborted', onAbort);
-      req.off('close', onClose);
-    };
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onAbort);
-    req.on('aborted', onAbort);
-    req.on('close', onClose);
-  });
+  // One socket wake-up can deliver dozens of chunks back to back (libuv reads a socket up to 32
+  // times in a row), and parsing them all would hold the event loop; pausing hands it back.
+  const pacer = new Pacer();
+  return consumeBody(
+    req,
+    limit,
+    (chunk) => {
+      parser.write(chunk);
+      return pacer.due(chunk.length) ? pacer.pause() : undefined;
+    },
+    { tooLarge: () => uploadTooLarge(limit), aborted: bodyAborted, end: () => parser.end() },
+  );
 }
 
 function formatParser(options: ReadItemsOptions, accept: (item: string) => void): ItemParser {
