@@ -31,6 +31,22 @@ export interface VerifyResultReport {
   documentTime: number | null;
 }
 
+/** A refusal's report: what a refused result says is not worth showing. */
+const NOTHING_VERIFIED: VerifyResultReport = {
+  valid: false,
+  code: null,
+  message: null,
+  app: null,
+  resource: null,
+  participants: null,
+  result: null,
+  instance: null,
+  time: null,
+  config: null,
+  moduleId: null,
+  documentTime: null,
+};
+
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 /** `cloister verify-result <jws>`: offline verification of a signed result. */
@@ -61,20 +77,7 @@ async function check(jws: string, policy: Parameters<typeof verifyResult>[1], do
     verified = await verifyResult(jws, policy, { document });
   } catch (e) {
     if (!(e instanceof ResultError || e instanceof AttestationError)) throw e;
-    return {
-      valid: false,
-      code: e.code,
-      message: e.message,
-      app: null,
-      resource: null,
-      participants: null,
-      result: null,
-      instance: null,
-      time: null,
-      config: null,
-      moduleId: null,
-      documentTime: null,
-    };
+    return { ...NOTHING_VERIFIED, code: e.code, message: e.message };
   }
   const { payload } = verified;
   return {

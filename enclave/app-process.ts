@@ -23,7 +23,7 @@ export interface AppProcessOptions {
   /** Where the app listens (prepared by `prepareAppEndpoint`). */
   address: Address;
   log: Logger;
-  /** Values replaced by `[REDACTED]` in the app's output lines: its secrets (read when a child starts). */
+  /** Values replaced by `[REDACTED]` in the app's output lines: its secrets. */
   secrets?: readonly string[];
   /** Variables added to the app's environment (egress proxy settings, secrets); never logged. */
   env?: Record<string, string>;
@@ -58,8 +58,12 @@ export class AppProcess {
   private restartTimer: NodeJS.Timeout | undefined;
   private current: Address;
 
+  /** What takes the app's secrets out of its output lines, for every child alike. */
+  private readonly redactor: SecretRedactor;
+
   constructor(private readonly options: AppProcessOptions) {
     this.current = options.address;
+    this.redactor = new SecretRedactor(options.secrets ?? []);
   }
 
   /** Whether the app accepts connections now. */
@@ -111,9 +115,8 @@ export class AppProcess {
     const child = this.options.app.kind === 'module' ? this.forkModuleHost(this.options.app.path) : this.spawnCommand(this.options.app.argv);
     this.child = child;
     // The app's output leaves the enclave only as log lines, with its secrets taken out.
-    const secrets = new SecretRedactor(this.options.secrets ?? []);
-    followAppOutput(child.stdout!, { stream: 'stdout', log: this.options.log, secrets });
-    followAppOutput(child.stderr!, { stream: 'stderr', log: this.options.log, secrets });
+    followAppOutput(child.stdout!, { stream: 'stdout', log: this.options.log, secrets: this.redactor });
+    followAppOutput(child.stderr!, { stream: 'stderr', log: this.options.log, secrets: this.redactor });
     const readyTimer = setTimeout(() => {
       failure = `not ready within ${READY_TIMEOUT_MS} ms`;
       this.signal(child, 'SIGKILL');

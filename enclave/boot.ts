@@ -68,8 +68,6 @@ export async function boot(options: BootOptions): Promise<RunningEnclave> {
   const endpoint = prepareAppEndpoint(options.appAddress);
   // What the app finds in its environment beyond the supervisor's own: filled by the boot steps below.
   const appEnv: Record<string, string> = {};
-  // The released secrets' values, which the app's output lines never carry out (see AppProcess).
-  const secrets: string[] = [];
   let app: AppProcess | undefined;
   let pcr16: Buffer;
   let instanceId: Buffer;
@@ -84,12 +82,12 @@ export async function boot(options: BootOptions): Promise<RunningEnclave> {
     // so it finds its secrets in its environment. Through the egress proxy when one is set for the app.
     const released = await releaseSecrets(config, options.nsm, options.log, { proxy: appEnv.HTTPS_PROXY });
     Object.assign(appEnv, released);
-    secrets.push(...Object.values(released));
     const tls = await generateTlsIdentity();
     instanceId = Buffer.from(await options.nsm.getRandom()).subarray(0, INSTANCE_ID_BYTES);
     const results = await createResultsKey(options.nsm, { config: digest, instance: instanceId, tlsSpki: tls.spkiDer });
-    // The private results key is in a command's environment: an app that prints it must not publish it.
-    secrets.push(results.material.privateJwk.d!);
+    // Values the app's output lines never carry out: the released secrets, and the private results
+    // key, which a command finds in its environment.
+    const secrets = [...Object.values(released), results.material.privateJwk.d!];
     app = new AppProcess({ app: options.app, config: document, address: endpoint.address, log: options.log, env: appEnv, secrets, results: results.material });
     await app.start();
     const running = app;
