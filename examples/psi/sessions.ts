@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { type LifecycleLimits, ResourceStore } from '../lifecycle/resource-store';
 import { alreadySubmitted, notAParticipant, notAllowedToDelete, sessionExists, sessionNotFound, waitingForParticipants } from './errors';
-import { UploadCollector, intersect } from './intersect';
+import type { ItemSet } from './item-set';
+import { UploadCollector } from './upload-collector';
 import type { NormalizeOptions } from './normalize';
 import { intersectionBody } from './result-body';
 import { SIGNED_RESULT_BYTES } from '../lifecycle/sign-when-locked';
@@ -60,7 +61,7 @@ export class PsiSession {
   /** Participants whose upload is in progress: a second one is refused, not queued. */
   private readonly uploading = new Set<string>();
   /** The intersection of every committed set; undefined before the first commit and after the last. */
-  private candidates: ReadonlySet<string> | undefined;
+  private candidates: ItemSet | undefined;
   /** Commits run one at a time, each seeing the candidates the previous one left. */
   private commits: Promise<unknown> = Promise.resolve();
   /** Set when the last participant's set is committed. */
@@ -108,9 +109,9 @@ export class PsiSession {
         const committed = this.commits.then(async () => {
           try {
             const current = this.candidates;
-            const next = current === undefined || current === snapshot ? collector.kept : await intersect(collector.kept, current);
+            const next = current === undefined || current === snapshot ? collector.kept : await collector.kept.intersect(current);
             // Refused (429) before anything changes: the upload is dropped and may be sent again.
-            this.account(setBytes(next));
+            this.account(next.bytes);
             this.candidates = next;
             this.submitted.add(participant);
             if (this.submitted.size === this.participants.length) {
@@ -139,7 +140,7 @@ export class PsiSession {
     return this.outcome;
   }
 
-  private async buildOutcome(intersection: ReadonlySet<string>): Promise<Outcome> {
+  private async buildOutcome(intersection: ItemSet): Promise<Outcome> {
     // No upload can start any more, so only the build below still needs the candidates.
     this.candidates = undefined;
     const claims = { app: APP, resource: this.spec.id, participants: this.participants };
@@ -207,14 +208,4 @@ export class PsiSessions {
     if (this.sessions.creatorOf(id) !== caller && !(session.isParticipant(caller) && session.untouched())) throw notAllowedToDelete();
     this.sessions.delete(id);
   }
-}
-
-/** A JavaScript string costs two bytes a character, and a Set entry some more. */
-const ITEM_OVERHEAD_BYTES = 48;
-
-/** About what a set of items holds in memory. */
-function setBytes(items: ReadonlySet<string>): number {
-  let bytes = 0;
-  for (const item of items) bytes += item.length * 2 + ITEM_OVERHEAD_BYTES;
-  return bytes;
 }

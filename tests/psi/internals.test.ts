@@ -1,6 +1,8 @@
 import fc from 'fast-check';
+import { Fingerprint } from '../../examples/psi/fingerprint';
 import { FingerprintSet } from '../../examples/psi/fingerprints';
-import { UploadCollector, intersect } from '../../examples/psi/intersect';
+import { ItemSet } from '../../examples/psi/item-set';
+import { UploadCollector } from '../../examples/psi/upload-collector';
 import { intersectionBody, sortStrings } from '../../examples/psi/result-body';
 import { PsiSessions } from '../../examples/psi/sessions';
 import { testResultSigner } from '../../express/testing';
@@ -47,9 +49,82 @@ describe('FingerprintSet', () => {
   });
 });
 
+const itemSet = (items: Iterable<string>) => {
+  const set = new ItemSet();
+  for (const item of items) set.add(item);
+  return set;
+};
+
+/** A fingerprint fixed by hand, to make different strings collide. */
+const fixed = (high: number, low: number) => Object.assign(new Fingerprint(), { high, low });
+
+describe('ItemSet', () => {
+  it('behaves like a Set<string>: add, has, size, insertion order', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.string({ unit: 'binary', maxLength: 6 }), { maxLength: 300 }),
+        fc.array(fc.string({ unit: 'binary', maxLength: 6 })),
+        (added, probed) => {
+          const set = new ItemSet();
+          const reference = new Set<string>();
+          for (const item of added) {
+            expect(set.add(item)).toBe(!reference.has(item));
+            reference.add(item);
+          }
+          for (const item of [...probed, ...added]) expect(set.has(item)).toBe(reference.has(item));
+          expect(set.size).toBe(reference.size);
+          expect([...set]).toEqual([...reference]);
+        },
+      ),
+    );
+  });
+
+  it('stays exact for 200,000 items with repeats, through many resizes, and intersects like a filter', async () => {
+    const a = new ItemSet();
+    for (let i = 0; i < 300_000; i++) a.add(`k${(i * 7919) % 200_000}`);
+    expect(a.size).toBe(200_000);
+    const b = itemSet(Array.from({ length: 100_000 }, (_, i) => `k${i * 3}`));
+    const common = await a.intersect(b);
+    expect(common.size).toBe(66_667);
+    for (const item of common) expect(Number(item.slice(1)) % 3 === 0 && Number(item.slice(1)) < 200_000).toBe(true);
+  });
+
+  it('tells apart different strings whose fingerprints are equal, also when intersecting', async () => {
+    const same = fixed(7, 9);
+    const a = new ItemSet();
+    expect(a.add('x', same)).toBe(true);
+    expect(a.add('y', same)).toBe(true);
+    expect(a.add('x', same)).toBe(false);
+    expect(a.has('z', same)).toBe(false);
+    expect(a.has('y', same)).toBe(true);
+    expect(a.size).toBe(2);
+    const b = new ItemSet();
+    b.add('y', same);
+    b.add('z', same);
+    b.add('w', fixed(8, 9));
+    expect([...(await a.intersect(b))]).toEqual(['y']);
+    expect([...(await b.intersect(a))]).toEqual(['y']);
+  });
+
+  it('counts two bytes a character and a fixed overhead per item', () => {
+    expect(itemSet(['ab', 'ab', 'cde']).bytes).toBe(5 * 2 + 2 * 48);
+  });
+
+  it('gives the event loop turns while intersecting large sets', async () => {
+    const a = itemSet(Array.from({ length: 400_000 }, (_, i) => `${i}`));
+    const b = itemSet(Array.from({ length: 400_000 }, (_, i) => `${i * 2}`));
+    let common: ItemSet | undefined;
+    const turns = await turnsDuring(async () => {
+      common = await a.intersect(b);
+    });
+    expect(common!.size).toBe(200_000);
+    expect(turns).toBeGreaterThan(1);
+  });
+});
+
 describe('UploadCollector', () => {
   it('keeps only candidates but counts every distinct item, and stops past the limit', () => {
-    const collector = new UploadCollector(new Set(['a', 'b']), 4);
+    const collector = new UploadCollector(itemSet(['a', 'b']), 4);
     for (const item of ['a', 'x', 'a', 'x', 'y']) collector.add(item);
     expect([...collector.kept]).toEqual(['a']);
     expect(collector.distinct).toBe(3);
@@ -85,11 +160,11 @@ describe('sortStrings and intersect', () => {
   });
 
   it('intersect like a filter, whichever set is larger', async () => {
-    const a = new Set(Array.from({ length: 5000 }, (_, i) => `${i * 2}`));
-    const b = new Set(Array.from({ length: 900 }, (_, i) => `${i * 3}`));
+    const a = itemSet(Array.from({ length: 5000 }, (_, i) => `${i * 2}`));
+    const b = itemSet(Array.from({ length: 900 }, (_, i) => `${i * 3}`));
     const expected = [...b].filter((x) => a.has(x));
-    expect([...(await intersect(a, b))].sort()).toEqual(expected.sort());
-    expect([...(await intersect(b, a))].sort()).toEqual(expected.sort());
+    expect([...(await a.intersect(b))].sort()).toEqual(expected.sort());
+    expect([...(await b.intersect(a))].sort()).toEqual(expected.sort());
   });
 
   it('give the event loop turns while building a large result', async () => {
