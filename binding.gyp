@@ -1,6 +1,8 @@
 {
   # Native addons, built by scripts/build-addons.js on Linux only (npm's install step).
-  # Each target becomes build/Release/<target_name>.node.
+  # Each target becomes build/Release/<target_name>.node. cloister_p384 is built only when
+  # build-addons.js finds Nettle's and GMP's headers and libraries (it passes --with-nettle=1).
+  "variables": { "with_nettle%": 0 },
   "targets": [
     {
       "target_name": "cloister_nsm",
@@ -14,5 +16,18 @@
       "include_dirs": ["native"],
       "cflags": ["-Wall", "-Wextra", "-std=gnu11"]
     }
+  ],
+  "conditions": [
+    ["with_nettle==1", {
+      "targets": [
+        {
+          "target_name": "cloister_p384",
+          "sources": ["attestation/native/p384.c"],
+          "include_dirs": ["native"],
+          "cflags": ["-Wall", "-Wextra", "-std=gnu11"],
+          "libraries": ["-lhogweed", "-lnettle", "-lgmp"]
+        }
+      ]
+    }]
   ]
 }

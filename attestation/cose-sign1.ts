@@ -1,7 +1,8 @@
-import { type KeyObject, verify } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { Encoder } from 'cbor-x';
 import { Tag, decodeCbor } from './cbor';
 import { AttestationError } from './errors';
+import { verifyP384 } from './verify-p384';
 
 /** The only protected header accepted: `{1: -35}`, i.e. alg ES384, and nothing else. */
 export const ES384_PROTECTED_HEADER = Buffer.from('a1013822', 'hex');
@@ -72,7 +73,7 @@ export function verifyEs384(message: CoseSign1, key: KeyObject, externalAad: Uin
     throw new AttestationError('BAD_SIGNATURE', `The signature is ${message.signature.length} bytes; ES384 signatures are 96.`);
   }
   const toBeSigned = sigStructureEncoder.encode(['Signature1', Buffer.from(message.protectedHeader), Buffer.from(externalAad), Buffer.from(message.payload)]);
-  if (!verify('sha384', toBeSigned, { key, dsaEncoding: 'ieee-p1363' }, message.signature)) {
+  if (!verifyP384(toBeSigned, key, message.signature)) {
     throw new AttestationError('BAD_SIGNATURE', 'The signature does not match the document: it was altered or signed by another key.');
   }
 }

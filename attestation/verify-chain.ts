@@ -1,4 +1,4 @@
-import { X509Certificate, createHash } from 'node:crypto';
+import { type KeyObject, X509Certificate, createHash } from 'node:crypto';
 import { type ChainExtensions, readChainExtensions } from './certificate-extensions';
 import { AttestationError } from './errors';
 import type { TrustedRoot } from './roots';
@@ -13,7 +13,8 @@ export interface ChainLink {
 interface VerifiedChain {
   /** Root first, leaf last. */
   links: ChainLink[];
-  leaf: X509Certificate;
+  /** The leaf's public key, made once: the document's signature is checked with it every time. */
+  leafKey: KeyObject;
 }
 
 /**
@@ -29,7 +30,7 @@ const MAX_CACHED_CHAINS = 256;
  * before it, every issuer a CA allowed to sign certificates with a path length that admits the
  * CAs below it, the leaf an end entity allowed to sign, every key ECDSA P-384, and every
  * certificate valid at `at`. The bundle's own first certificate (its copy of the root) is never
- * trusted. Returns the leaf, whose key signed the document.
+ * trusted. Returns the links and the leaf's key, which signed the document.
  */
 export function verifyChain(root: TrustedRoot, cabundle: readonly Uint8Array[], leafDer: Uint8Array, at: Date): VerifiedChain {
   const key = chainKey(root, cabundle, leafDer);
@@ -96,7 +97,7 @@ function verifyStructure(root: TrustedRoot, cabundle: readonly Uint8Array[], lea
     }
     links.push({ subject: name, notBefore: new Date(cert.validFrom), notAfter: new Date(cert.validTo) });
   });
-  return { links, leaf: certs[certs.length - 1]! };
+  return { links, leafKey: certs[certs.length - 1]!.publicKey };
 }
 
 function parse(der: Uint8Array, what: string): X509Certificate {

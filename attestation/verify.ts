@@ -44,7 +44,7 @@ export function verifyAttestation(bytes: Uint8Array, options: VerifyOptions): Ve
   const at = instant(options.at);
   const { message, payload } = read(bytes);
   const chain = verifyChain(options.root, payload.cabundle, payload.certificate, at);
-  verifyEs384(message, chain.leaf.publicKey);
+  verifyEs384(message, chain.leafKey);
   checkPolicy(payload, options.policy ?? {}, at);
   return { ...payload, chain: chain.links };
 }
