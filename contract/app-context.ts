@@ -1,6 +1,6 @@
 import { type AppContext, type AppModule, DEFAULT_JSON_BODY_BYTES } from './app-host';
 import { ConfigError, type RuntimeConfig, knownCallers } from './config';
-import type { Logger } from './log';
+import { type Logger, withMinimumLevel } from './log';
 import type { ResultSigner } from './signed-result';
 
 /**
@@ -18,13 +18,17 @@ export function appModuleOf(loaded: unknown, path: string): AppModule {
   return module as AppModule;
 }
 
-/** The parts of the validated deployment configuration an app acts on, defaults applied. */
+/**
+ * The parts of the validated deployment configuration an app acts on, defaults applied. The app's
+ * `log` drops entries below `logging.level` where they are made, so that a line nobody will keep
+ * costs the app no write and the supervisor no read.
+ */
 export function appContextOf(config: RuntimeConfig, log: Logger, results: ResultSigner): AppContext {
   return {
     callers: knownCallers(config),
     outbound: (config.outbound ?? []).map(({ host, port }) => ({ host, port })),
     limits: { jsonBodyBytes: config.limits?.jsonBodyBytes ?? DEFAULT_JSON_BODY_BYTES },
-    log,
+    log: withMinimumLevel(config.logging?.level ?? 'info', log),
     results,
   };
 }
