@@ -7,7 +7,8 @@
  * where the server holds two whole sets), then both at once through the local attested stack with
  * the client library, against DESIGN.md's budget. Prints the time of each step, peak RSS and heap
  * (sampled every 50 ms), the longest event-loop stall, and, in the same run, an in-process `Set`
- * intersection of the same items with the ratio between the two.
+ * intersection of the same items with the ratio between the two. Last, the ECDH-PSI peer
+ * (@openmined/psi.js) and the attested stack at 10,000 items each, against DESIGN.md's ratio.
  */
 import { createHash } from 'node:crypto';
 import http from 'node:http';
@@ -19,10 +20,18 @@ import * as examples from '../examples';
 import { hostApp } from '../express/testing';
 import { silentLogger } from '../express/request-log';
 import { type AttestedStack, MEMBER, startAttestedStack } from './attested-stack';
+import { ecdhPsi } from './peer/ecdh-psi';
 
 const DEFAULT_ITEMS = 1_000_000;
 /** DESIGN.md: two parties with 1,000,000 items each through the attested channel in under 2 s. */
 const BUDGET_MS = 2_000;
+/** DESIGN.md: at least this many times faster than ECDH-PSI (@openmined/psi.js) at equal sizes. */
+const PEER_BUDGET_RATIO = 1_000;
+/**
+ * The size both the peer and the attested stack run at for the comparison: the peer needs about
+ * 1.7 ms an item here (17 s for 10,000), so a million would take about half an hour.
+ */
+const PEER_ITEMS = 10_000;
 const LINES_PER_CHUNK = 4_096;
 
 const parties = ['ana', 'ben'] as const;
@@ -180,12 +189,20 @@ async function main(): Promise<void> {
     ];
     // Through the local attested stack with the client library, as the two parties would.
     const stack = await startAttestedStack({ psi: { role: MEMBER, maxItems: n, maxUploadBytes: 2 ** 40, maxBytes: 2 ** 40, maxBytesPerCaller: 2 ** 40 } });
+    const peerItems = Math.min(n, PEER_ITEMS);
+    let attestedAtPeerSize: Awaited<ReturnType<typeof scenario>>;
     try {
       const names = parties.map((party) => STACK_USER[party]);
       runs.push({ label: 'attested stack, both at once', ...(await scenario(throughStack(stack), names, n, 'bench-attested', true)) });
+      attestedAtPeerSize = await scenario(throughStack(stack), names, peerItems, 'bench-attested-peer-size', true);
     } finally {
       await stack.close();
     }
+    const peer = await ecdhPsi(
+      Array.from({ length: peerItems }, (_, k) => itemOf('ana', k, peerItems)),
+      Array.from({ length: peerItems }, (_, k) => itemOf('ben', k, peerItems)),
+    );
+    if (peer.size !== peerItems / 2) throw new Error(`the ECDH-PSI peer found ${peer.size} shared items, expected ${peerItems / 2}`);
     global.gc?.();
     const floor = baseline(n);
 
@@ -217,6 +234,18 @@ async function main(): Promise<void> {
         (n === DEFAULT_ITEMS ? '' : ' (the budget is for 1,000,000 items)'),
     );
     console.log("(memory figures are this process; for the attested runs the app runs in the stack's own processes)");
+    const equalSize = peer.ms / attestedAtPeerSize.totalMs;
+    const perItem = peer.ms / peerItems / (attested.totalMs / n);
+    console.log(`\nECDH-PSI peer (@openmined/psi.js ${peer.version}, both sides in this process, no network), 2 x ${count(peerItems)} items: ${f(peer.ms)}`);
+    console.log(`  the attested stack at the same size: ${f(attestedAtPeerSize.totalMs)}, ${equalSize.toFixed(0)}x faster`);
+    console.log(
+      `  per item: the peer ${(peer.ms / peerItems).toFixed(3)} ms, the attested stack at ${count(n)} ${((attested.totalMs / n) * 1000).toFixed(2)} µs: ${perItem.toFixed(0)}x` +
+        ` (the peer was not run at ${count(n)}: about ${(((peer.ms / peerItems) * n) / 60_000).toFixed(0)} min)`,
+    );
+    console.log(
+      `budget (DESIGN.md): at least ${count(PEER_BUDGET_RATIO)}x faster than ECDH-PSI at equal sizes: ${equalSize.toFixed(0)}x at ${count(peerItems)}, ${equalSize >= PEER_BUDGET_RATIO ? 'met' : 'NOT met'};` +
+        ` ${perItem.toFixed(0)}x per item at ${count(n)}, ${perItem >= PEER_BUDGET_RATIO ? 'met' : 'NOT met'} (estimated from the peer's cost per item)`,
+    );
   } finally {
     server.closeAllConnections();
     server.close();
