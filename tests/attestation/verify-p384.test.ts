@@ -1,7 +1,8 @@
 import { type KeyObject, createHash, generateKeyPairSync, sign } from 'node:crypto';
 import fc from 'fast-check';
 import { findAddon, loadAddon } from '../../contract/find-addon';
-import { P384_BACKEND, nettleVerifyP384, nodeVerifyP384, verifyP384 } from '../../attestation/verify-p384';
+import { P384_BACKEND, type P384Verifier, nettleVerifyP384, nodeVerifyP384, verifyP384 } from '../../attestation/verify-p384';
+import { REAL_DOCUMENTS, readTestdata } from './testdata';
 
 /** The order of the P-384 group. */
 const N = BigInt('0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973');
@@ -60,6 +61,34 @@ describeNettle('the Nettle verifier gives node:crypto’s answers', () => {
     if (fromField(r) + N < 2n ** 384n) expect(nettle(data, publicKey, Buffer.concat([toField(fromField(r) + N), s]))).toBe(false);
     if (fromField(s) + N < 2n ** 384n) expect(nettle(data, publicKey, Buffer.concat([r, toField(fromField(s) + N)]))).toBe(false);
     expect(nettle(data, publicKey, good.subarray(0, 95))).toBe(false);
+  });
+});
+
+/** The refusal code of verifying `bytes` with `backend` checking the signature ('ACCEPTED' if none). */
+function outcomeWith(backend: P384Verifier, bytes: Uint8Array, at: number): string {
+  let code = 'ACCEPTED';
+  jest.isolateModules(() => {
+    jest.doMock('../../attestation/verify-p384', () => ({ ...jest.requireActual('../../attestation/verify-p384'), verifyP384: backend }));
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { awsNitroRoot, verifyAttestation } = require('../../attestation') as typeof import('../../attestation');
+    try {
+      verifyAttestation(bytes, { root: awsNitroRoot(), at, policy: { allowDebug: true } });
+    } catch (e) {
+      code = (e as { code: string }).code;
+    }
+  });
+  return code;
+}
+
+describeNettle('every real document, through node:crypto and Nettle alike', () => {
+  it.each(REAL_DOCUMENTS)('$file verifies, and a changed signature byte is BAD_SIGNATURE', ({ file, timestamp }) => {
+    const bytes = readTestdata('nitro', file);
+    const changed = Buffer.from(bytes);
+    changed[changed.length - 10]! ^= 0x01; // inside the signature, the message's last element
+    for (const backend of [nodeVerifyP384, nettleVerifyP384!]) {
+      expect(outcomeWith(backend, bytes, timestamp)).toBe('ACCEPTED');
+      expect(outcomeWith(backend, changed, timestamp)).toBe('BAD_SIGNATURE');
+    }
   });
 });
 
