@@ -1,6 +1,6 @@
 import { setTooLarge } from './errors';
 import { Fingerprint } from './fingerprint';
-import { FingerprintSet } from './fingerprints';
+import { FingerprintSet } from './fingerprint-set';
 import { ItemSet } from './item-set';
 
 /**

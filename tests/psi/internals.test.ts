@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { Fingerprint } from '../../examples/psi/fingerprint';
-import { FingerprintSet } from '../../examples/psi/fingerprints';
+import { FingerprintSet } from '../../examples/psi/fingerprint-set';
 import { ItemSet } from '../../examples/psi/item-set';
 import { UploadCollector } from '../../examples/psi/upload-collector';
 import { intersectionBody, sortStrings } from '../../examples/psi/result-body';
