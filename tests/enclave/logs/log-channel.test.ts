@@ -41,8 +41,8 @@ async function sink(reading = true): Promise<{ text(): string; sockets: Socket[]
   return { text: () => text, sockets };
 }
 
-function channel(maxBufferBytes: number): LogChannel {
-  const c = new LogChannel({ sink: { kind: 'unix', path }, maxBufferBytes, reconnect: { initialMs: 10, maxMs: 50 } });
+function channel(maxBufferBytes: number, flushDelayMs?: number): LogChannel {
+  const c = new LogChannel({ sink: { kind: 'unix', path }, maxBufferBytes, reconnect: { initialMs: 10, maxMs: 50 }, flushDelayMs });
   channels.push(c);
   return c;
 }
@@ -100,6 +100,29 @@ describe('the log channel', () => {
     // And the channel flows again.
     c.write(line(written));
     await waitFor(() => tally(received.text()).delivered.includes(written), 'a line written after the sink read again');
+  });
+
+  it('sends lines written close together in one write, none later than the flush delay, and a full chunk at once', async () => {
+    const received = await sink();
+    const c = channel(1024 * 1024, 200);
+    await waitFor(() => received.sockets.length === 1, 'the channel connected');
+    const chunks: string[] = [];
+    received.sockets[0]!.on('data', (chunk: string) => chunks.push(chunk));
+
+    const started = Date.now();
+    for (let i = 0; i < 10; i++) c.write(line(i));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(chunks).toEqual([]);
+    await waitFor(() => tally(chunks.join('')).delivered.length === 10, 'the lines after the delay');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(200 - 5);
+    expect(chunks).toHaveLength(1);
+
+    // 64 KiB of lines is a chunk: it goes at once, without waiting for the delay.
+    chunks.length = 0;
+    const sentAt = Date.now();
+    for (let i = 0; i < Math.ceil((64 * 1024) / line(0).length); i++) c.write(line(i));
+    await waitFor(() => chunks.join('').length >= 64 * 1024, 'a full chunk');
+    expect(Date.now() - sentAt).toBeLessThan(200);
   });
 
   it('reconnects to a sink that went away and came back', async () => {
