@@ -3,12 +3,13 @@ import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EnvHttpProxyAgent, setGlobalDispatcher } from 'undici';
 import { ConfigError, parseConfig } from '../contract/config';
-import { jsonLinesLogger } from '../contract/log';
+import { createLogger } from '../contract/log';
 import { createResultSigner } from '../contract/signed-result';
 import type { Address } from '../transport/address';
 import { appConfigOf, appContextOf, appModuleOf } from '../contract/app-context';
 import type { FromAppChild, ToAppChild } from './app-protocol';
 import { routeAgentsThroughProxy } from './egress-agents';
+import { batchedOutput } from './logs/batched-output';
 
 // The supervisor sets HTTP(S)_PROXY to the enclave's egress proxy. With no change to the app's
 // code, `fetch` (Node's own reads undici's global dispatcher) uses it as a proxy, and every
@@ -29,6 +30,8 @@ if (egressProxy) routeAgentsThroughProxy(egressProxy);
 const KEEP_ALIVE_MS = 65_000;
 /** How long in-flight requests get once the supervisor asks the app to stop. */
 const STOP_GRACE_MS = 2_000;
+/** How long the app's own log lines (its context's `log`) wait to share a write; its console lines go at once. */
+const LOG_BATCH_MS = 10;
 
 function send(message: FromAppChild): Promise<void> {
   return new Promise((resolve) => {
@@ -70,7 +73,10 @@ async function start(message: ToAppChild): Promise<void> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const module = appModuleOf(require(message.module), message.module);
   const config = parseConfig(message.config);
-  const listener = module.default(appConfigOf(module, config), appContextOf(config, jsonLinesLogger, createResultSigner(message.results)));
+  const listener = module.default(
+    appConfigOf(module, config),
+    appContextOf(config, createLogger({ write: batchedOutput(LOG_BATCH_MS) }), createResultSigner(message.results)),
+  );
   const server = createServer(listener);
   server.keepAliveTimeout = KEEP_ALIVE_MS;
   process.on('SIGTERM', () => stop(server));
