@@ -24,7 +24,7 @@ const CHUNK_BYTES = 64 * 1024;
  * describes: lines written within this time go out in one write, so that logging every request
  * costs a write every few requests rather than one or two for each.
  */
-export const DEFAULT_LOG_FLUSH_DELAY_MS = 10;
+const DEFAULT_LOG_FLUSH_DELAY_MS = 10;
 const CONNECT_TIMEOUT_MS = 2_000;
 
 /**
