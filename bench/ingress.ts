@@ -1,16 +1,16 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { Pool } from 'undici';
 import { attest } from '../client/attest';
 import { generateIdentity, loadIdentity } from '../client/identity';
 import { parsePolicy } from '../client/policy';
-import { scratch } from './ingress-servers';
+import { scratch } from './server-process';
+import { ServerProcesses } from './start-server-process';
 
 /**
  * Keep-alive `GET /hello` at 50 concurrent connections, (a) the app directly over plain HTTP,
  * (b) through the ingress (TLS, client certificate, header injection), (c) through bridge and
- * ingress; and the cost of a new client (TLS handshake, attestation, verification). Servers run
+ * ingress; (d) through the bridge and a bare TLS relay instead of the ingress, the floor of any
+ * ingress on this machine; and the cost of a new client (TLS handshake, attestation, verification). Servers run
  * in their own processes, as in an enclave; this process is the load generator for all three,
  * so the ratios compare like with like. The ingress listens on a unix socket, as in local mode,
  * where that socket stands in for the enclave's vsock port. This 2-core machine's speed drifts by
@@ -27,16 +27,7 @@ const TURN_MS = 1_000;
 const TURNS = 7;
 const NEW_CLIENTS = 30;
 
-const children: ChildProcess[] = [];
-
-function start(...args: string[]): Promise<string> {
-  const child = spawn(process.execPath, [join(__dirname, 'ingress-servers.js'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}`)));
-    createInterface({ input: child.stdout! }).once('line', (line) => resolve((JSON.parse(line) as { address: string }).address));
-  });
-}
+const servers = new ServerProcesses();
 
 interface Case {
   name: string;
@@ -89,11 +80,13 @@ async function main(): Promise<void> {
   const identity = loadIdentity(join(dir, 'alice'));
   const tlsClient = { key: identity.keyPem, cert: identity.certPem, rejectUnauthorized: false };
 
-  const direct = await start('app', 'tcp://127.0.0.1:0', JSON.stringify(config));
-  const app = await start('app', `unix://${join(dir, 'app.sock')}`, JSON.stringify(config));
+  const direct = await servers.start('app', 'tcp://127.0.0.1:0', JSON.stringify(config));
+  const app = await servers.start('app', `unix://${join(dir, 'app.sock')}`, JSON.stringify(config));
   const ingressSocket = join(dir, 'ingress.sock');
-  const ingress = await start('ingress', `unix://${ingressSocket}`, app, JSON.stringify(config), join(dir, 'nsm'));
-  const bridge = await start('bridge', 'tcp://127.0.0.1:0', ingress);
+  const ingress = await servers.start('ingress', `unix://${ingressSocket}`, app, JSON.stringify(config), join(dir, 'nsm'));
+  const bridge = await servers.start('bridge', 'tcp://127.0.0.1:0', ingress);
+  const relay = await servers.start('tls-relay', 'tcp://127.0.0.1:0', join(dir, 'app.sock'));
+  const relayBridge = await servers.start('bridge', 'tcp://127.0.0.1:0', relay);
   const origin = (address: string, scheme: string) => `${scheme}://${address.replace(/^tcp:/, '')}`;
 
   const cases: Case[] = [
@@ -115,6 +108,13 @@ async function main(): Promise<void> {
       origin: origin(bridge, 'https'),
       pool: new Pool(origin(bridge, 'https'), { connections: CONNECTIONS, connect: tlsClient }),
       headers: {},
+    },
+    {
+      name: '(d) floor: bridge + bare TLS relay',
+      origin: origin(relayBridge, 'https'),
+      pool: new Pool(origin(relayBridge, 'https'), { connections: CONNECTIONS, connect: tlsClient }),
+      // The relay reads nothing, so the identity comes as in (a).
+      headers: { 'x-oblv-user-name': 'alice', 'x-oblv-user-role': 'member' },
     },
   ];
   console.log(
@@ -138,6 +138,7 @@ async function main(): Promise<void> {
     );
   }
   const throughBridge = ratios[2]!;
+  const floor = ratios[3]!;
 
   // The bench's development NSM measures nothing, so its documents read as debug mode: PCR0 is zero.
   const policy = parsePolicy({ root: join(dir, 'nsm', 'root', 'cert.pem'), pcrs: { 0: ['00'.repeat(48)] }, maxAgeSeconds: 300, allowDebug: true }, dir);
@@ -147,6 +148,9 @@ async function main(): Promise<void> {
     `new client through bridge + ingress (TLS handshake + attestation + verification): ${((performance.now() - started) / NEW_CLIENTS).toFixed(1)} ms each, ${NEW_CLIENTS} clients`,
   );
   console.log(`budget (DESIGN.md): (c) at least ${BUDGET_RATIO}x of (a): ${throughBridge.toFixed(2)}x, ${throughBridge >= BUDGET_RATIO ? 'met' : 'NOT met'}`);
+  console.log(
+    `(the floor (d), the same path with no HTTP work between bridge and app, reaches ${floor.toFixed(2)}x here; the ingress's parsing, identity and forwarding cost the other ${(floor - throughBridge).toFixed(2)})`,
+  );
 }
 
 main()
@@ -155,5 +159,5 @@ main()
     process.exitCode = 1;
   })
   .finally(() => {
-    for (const child of children) child.kill('SIGTERM');
+    servers.stopAll();
   });

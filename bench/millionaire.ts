@@ -7,11 +7,14 @@
  * 127.0.0.1 (one keep-alive connection each), and by function calls on the app's own state; then
  * the same 32-bit comparison as a garbled circuit with jigg, against DESIGN.md's ratio. The attested
  * rounds are also timed with the two parties submitting at the same time, as information beside
- * the budget, which is judged on the four requests one after another.
+ * the budget, which is judged on the four requests one after another. Beside them, the floor of
+ * this machine: the same rounds through the bridge and a bare TLS relay (no HTTP parsing, no
+ * identity check) to the app in a process of its own, which any ingress can only add to.
  */
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import * as examples from '../examples';
 import { hostApp, testResultSigner } from '../express/testing';
 import { NonNegativeDecimal } from '../examples/decimal';
@@ -20,6 +23,9 @@ import { Rounds } from '../examples/millionaire/rounds';
 import { type AttestedStack, MEMBER, type Reply, startAttestedStack } from './attested-stack';
 import { jiggComparison } from './peer/jigg-comparison';
 import { type Call, plainClient } from './plain-client';
+import { scratch } from './server-process';
+import { ServerProcesses } from './start-server-process';
+import { generateIdentity, loadIdentity } from '../client/identity';
 import { SUMMARY_HEADER, summary, summaryRow, timeRuns } from './timing';
 
 /** DESIGN.md: a round through the attested channel in under 2.5 ms. */
@@ -92,6 +98,28 @@ async function inProcessRound(rounds: Rounds, i: number): Promise<void> {
   if (richest.join() !== winner(i)) throw new Error(`round ${i}: wrong in-process result`);
 }
 
+/** Rounds through bridge, bare TLS relay and the app in its own process (see server-process.ts), after as many warm-up rounds as the stack's. */
+async function floorRounds(requested: number): Promise<number[]> {
+  const dir = scratch();
+  const servers = new ServerProcesses();
+  try {
+    const appSocket = join(dir, 'app.sock');
+    await servers.start('app', `unix://${appSocket}`, JSON.stringify(config));
+    const relay = await servers.start('tls-relay', 'tcp://127.0.0.1:0', appSocket);
+    const bridge = await servers.start('bridge', 'tcp://127.0.0.1:0', relay);
+    await generateIdentity('alice', join(dir, 'alice'));
+    const { keyPem, certPem } = loadIdentity(join(dir, 'alice'));
+    const { call, close } = plainClient(Number(new URL(bridge).port), 'bidder', { key: keyPem, cert: certPem });
+    try {
+      return await timeRuns(requested, WARMUP_ROUNDS, (i) => httpRound(call, i));
+    } finally {
+      close();
+    }
+  } finally {
+    servers.stopAll();
+  }
+}
+
 async function main(): Promise<void> {
   const requested = Number(process.argv[2] ?? DEFAULT_ROUNDS);
   if (!Number.isInteger(requested) || requested < 1 || requested > MAX_ROUNDS) {
@@ -110,6 +138,8 @@ async function main(): Promise<void> {
   } finally {
     await stack.close();
   }
+
+  const floor = await floorRounds(requested);
 
   const server = http.createServer(hostApp(examples, config, { log: silentLogger }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -143,10 +173,14 @@ async function main(): Promise<void> {
   const h = summary(overHttp);
   const p = summary(inProcess);
   const t = summary(together);
+  const fl = summary(floor);
   console.log(`millionaire: ${requested} rounds (after ${WARMUP_ROUNDS} warm-up rounds, timed apart) of create + 2 submissions + result`);
-  console.log(`attested: the local stack (TLS, bridge, ingress, app) with AttestedAgent; HTTP: plain, to the app; Node ${process.version}`);
+  console.log(
+    `attested: the local stack (TLS, bridge, ingress, app) with AttestedAgent; floor: bridge, a bare TLS relay and the app in its own process; HTTP: plain, to the app in this process; Node ${process.version}`,
+  );
   console.log(SUMMARY_HEADER);
   console.log(summaryRow('attested', a));
+  console.log(summaryRow('floor: bridge + TLS relay', fl));
   console.log(summaryRow('HTTP', h));
   console.log(summaryRow('in-process', p));
   console.log(summaryRow('attested, first rounds', cold));
@@ -157,6 +191,9 @@ async function main(): Promise<void> {
   console.log(`ratio attested / HTTP: p50 ${(a.p50 / h.p50).toFixed(1)}x, mean ${(a.mean / h.mean).toFixed(1)}x`);
   console.log(`budget (DESIGN.md): attested round under ${BUDGET_MS} ms: p50 ${a.p50.toFixed(2)} ms, ${a.p50 < BUDGET_MS ? 'met' : 'NOT met'}`);
   console.log(`(judged on the four requests one after another; with the two parties submitting at the same time the round takes p50 ${t.p50.toFixed(2)} ms)`);
+  console.log(
+    `(the floor, the same rounds with no HTTP work between bridge and app, takes p50 ${fl.p50.toFixed(2)} ms here; the ingress's parsing, identity, forwarding and logs add ${(a.p50 - fl.p50).toFixed(2)} ms)`,
+  );
   console.log(
     `garbled circuit (jigg 1.0.1, 32-bit comparison, two processes over its socket.io relay on 127.0.0.1, ${PEER_RUNS} runs, from connection to answer):` +
       ` p50 ${peer.p50.toFixed(1)} ms, ${(peer.p50 / a.p50).toFixed(1)}x the attested round`,
