@@ -7,7 +7,7 @@
  * import { hostApp, serve } from 'cloister/testing';
  * import * as app from '../src/app';
  *
- * const server = await serve(hostApp(app, { users: [{ name: 'alice', role: 'member', key: 'sha256:…' }] }));
+ * const server = await serve(hostApp(app, { users: [{ name: 'alice', role: 'member', key: `sha256:${'a'.repeat(64)}` }] }));
  * await server.as('alice', 'member').get('/hello').expect(200);
  * await server.anonymous.get('/hello').expect(401);
  * await server.close();
