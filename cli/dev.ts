@@ -12,6 +12,7 @@ import {
   prepareDevEnvironment,
   startDevStack,
 } from '../dev/environment';
+import { DevDirBusyError, lockDevDir } from '../dev/dev-dir-lock';
 import { LocalStackError } from '../dev/local/errors';
 import type { LocalStack } from '../dev/local/local-stack';
 import type { HostedApp } from '../enclave/hosted-app';
@@ -64,6 +65,24 @@ function hostedApp(modulePath: string | undefined, command: string[]): HostedApp
 async function runDev(app: HostedApp, flags: DevFlags, io: CliIo): Promise<number> {
   const port = Number(flags.port);
   if (!/^\d{1,5}$/.test(flags.port) || port < 1 || port > 65_535) throw new UsageError(`--port ${flags.port} is not a TCP port (1 to 65535).`);
+  const lock = claimDevDir(flags.dir);
+  try {
+    return await runDevIn(app, flags, port, io);
+  } finally {
+    lock.release();
+  }
+}
+
+function claimDevDir(dir: string): { release(): void } {
+  try {
+    return lockDevDir(dir);
+  } catch (e) {
+    if (e instanceof DevDirBusyError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+async function runDevIn(app: HostedApp, flags: DevFlags, port: number, io: CliIo): Promise<number> {
   const env = await prepareForDev(flags.dir, flags.config, app);
   for (const name of env.unconfiguredUsers) {
     // Otherwise calls as this user would get 401s with no hint why.

@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AttestedAgent, type AttestedServer, ClientError, type ClientPolicy, attest, loadIdentity, loadPolicy } from '../client';
+import { lockDevDir } from './dev-dir-lock';
 import { DEFAULT_DEV_DIR, DEFAULT_DEV_PORT, DEV_USERS, type DevUser, prepareDevEnvironment, startDevStack } from './environment';
 import type { LocalStack } from './local/local-stack';
 import { JsonClient } from './json-client';
@@ -51,11 +52,18 @@ async function main(): Promise<void> {
   const policyPath = join(dir, 'policy.json');
 
   let stack: LocalStack | undefined;
+  let lock: { release(): void } | undefined;
   let server = await runningStack(url, policyPath);
   if (server) {
     say(`Using the local stack already running on ${url}.`);
   } else {
-    stack = await startDevStack(await prepareDevEnvironment(dir), port, false);
+    lock = lockDevDir(dir);
+    try {
+      stack = await startDevStack(await prepareDevEnvironment(dir), port, false);
+    } catch (e) {
+      lock.release();
+      throw e;
+    }
     say(`Started the local stack on ${url}.`);
   }
   const stopStack = () => void (stack?.stop() ?? Promise.resolve()).then(() => process.exit(130));
@@ -74,6 +82,7 @@ async function main(): Promise<void> {
     await demo(url, dir, policy, policyPath);
   } finally {
     await stack?.stop();
+    lock?.release();
   }
 }
 

@@ -327,10 +327,18 @@ describe('cloister dev', () => {
   }, 30_000);
 
   it('refuses a second stack on the same port, saying so, with status 2', async () => {
-    const second = dev('--dir', dir, '--port', String(port), '--quiet');
+    const second = dev('--dir', join(tmp, 'second'), '--port', String(port), '--quiet');
     expect(await second.exited).toEqual({ code: 2, signal: null });
     expect(second.stderr()).toContain(`127.0.0.1:${port} is in use`);
     expect(second.stderr()).toContain('--port');
+  });
+
+  it('refuses a second stack on the same directory before it rewrites the policy, with status 2', async () => {
+    const policy = readFileSync(join(dir, 'policy.json'), 'utf8');
+    const second = dev('--dir', dir, '--port', String(await freePort()), '--quiet');
+    expect(await second.exited).toEqual({ code: 2, signal: null });
+    expect(second.stderr()).toMatch(/Another local stack \(process \d+\) is running from .*--dir/);
+    expect(readFileSync(join(dir, 'policy.json'), 'utf8')).toBe(policy);
   });
 
   it('stops everything on SIGINT and exits 0, freeing the port and removing its sockets', async () => {
