@@ -2,11 +2,23 @@
 export const REDACTED = '[REDACTED]';
 
 /**
- * Finds the app's secret values in text it prints and replaces them. A value is looked for as
- * it is and as JSON writes it inside a string (quotes, backslashes, control characters escaped),
- * since apps often print JSON. Occurrences that overlap, of one secret or several, are replaced
- * as one span, so no part of any of them is left. Other encodings (base64, hex, a value split
- * over two writes with a newline between) are not recognised: the app must not print them.
+ * Lines of a multi-line secret shorter than this are not looked for on their own: a line of a few
+ * characters (a closing brace, a short word) would take ordinary text out of every log line.
+ */
+const MIN_SECRET_LINE_CHARS = 8;
+
+/** A PEM armour line: public by definition, and found in every key's output. */
+const PEM_ARMOUR = /^-----(BEGIN|END) [^-]+-----$/;
+
+/**
+ * Finds the app's secret values in text it prints and replaces them. A value is looked for as it
+ * is, without its surrounding whitespace (a value encrypted with `echo … |` ends with a newline)
+ * and, since the app's output is cut into lines before it is searched, line by line: each line of a
+ * multi-line value (a PEM key's body) of at least {@link MIN_SECRET_LINE_CHARS} characters, PEM
+ * armour lines excepted. Each form is looked for as JSON writes it inside a string too (quotes,
+ * backslashes, control characters escaped), since apps often print JSON. Occurrences that overlap,
+ * of one secret or several, are replaced as one span, so no part of any of them is left. Other
+ * encodings (base64, hex, a value printed in pieces) are not recognised: the app must not print them.
  */
 export class SecretRedactor {
   private readonly patterns: string[];
@@ -14,9 +26,10 @@ export class SecretRedactor {
   constructor(values: Iterable<string>) {
     const patterns = new Set<string>();
     for (const value of values) {
-      if (value === '') continue;
-      patterns.add(value);
-      patterns.add(JSON.stringify(value).slice(1, -1));
+      for (const form of formsOf(value)) {
+        patterns.add(form);
+        patterns.add(JSON.stringify(form).slice(1, -1));
+      }
     }
     this.patterns = [...patterns];
   }
@@ -56,4 +69,19 @@ export class SecretRedactor {
     }
     return out + text.slice(from);
   }
+}
+
+/** The forms of `value` looked for in text: itself, trimmed, and its meaningful lines (none empty). */
+function formsOf(value: string): string[] {
+  const forms = [value, value.trim()];
+  if (/[\r\n]/.test(value)) forms.push(...meaningfulLinesOf(value));
+  return forms.filter((form) => form !== '');
+}
+
+/** The lines of a multi-line secret that are secret on their own: trimmed, long enough, not PEM armour. */
+function meaningfulLinesOf(value: string): string[] {
+  return value
+    .split(/\r\n|\r|\n/)
+    .map((line) => line.trim())
+    .filter((line) => line.length >= MIN_SECRET_LINE_CHARS && !PEM_ARMOUR.test(line));
 }
