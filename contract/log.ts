@@ -1,10 +1,17 @@
 import pino from 'pino';
+import { redactSecretFields } from './secret-fields';
 
 /** How serious a log line is; a logger drops lines below its minimum level. */
 export type LogLevel = 'info' | 'warn' | 'error';
 
 /** The levels from least to most serious. */
 const LOG_LEVELS: readonly LogLevel[] = ['info', 'warn', 'error'];
+
+/**
+ * A value a log line carries. Nested objects and arrays are for entries that hold another's (an
+ * app's own entry inside the supervisor's `app.log` line), not for dumping objects.
+ */
+export type LogValue = string | number | boolean | null | undefined | readonly LogValue[] | { readonly [field: string]: LogValue };
 
 /**
  * One structured log line, of the apps and of the enclave's and parent's processes alike. Only
@@ -15,33 +22,10 @@ const LOG_LEVELS: readonly LogLevel[] = ['info', 'warn', 'error'];
 export interface LogEntry {
   level: LogLevel;
   event: string;
-  [field: string]: string | number | boolean | undefined;
+  [field: string]: LogValue;
 }
 
 export type Logger = (entry: LogEntry) => void;
-
-/**
- * Field names whose value is replaced by `[REDACTED]` whatever a call site passes: a second line
- * of defence behind the rule above, for a field added carelessly. `key` is not among them: the
- * ingress logs public key fingerprints (`sha256:…`) under it, which identify and reveal nothing.
- */
-export const REDACTED_FIELDS: readonly string[] = [
-  'password',
-  'passphrase',
-  'secret',
-  'secrets',
-  'token',
-  'apiKey',
-  'api_key',
-  'privateKey',
-  'private_key',
-  'secretAccessKey',
-  'credentials',
-  'authorization',
-  'cookie',
-  'plaintext',
-  'body',
-];
 
 export interface LoggerOptions {
   /** Lines below this level are dropped; default `info` (everything). */
@@ -52,7 +36,10 @@ export interface LoggerOptions {
 
 /**
  * A logger writing each entry as one JSON line with pino: `{"level":"info","time":"<ISO>",
- * "event":…, …fields}`, fields named in {@link REDACTED_FIELDS} replaced by `[REDACTED]`.
+ * "event":…, …fields}`. Fields named like secrets, at any depth, are replaced by `[REDACTED]`
+ * whatever a call site passes (see secret-fields.ts): a second line of defence behind the rule
+ * above, for a field added carelessly. pino's own `redact` takes exact paths only, so this is done
+ * where pino hands over each entry's fields.
  */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const write = options.write ?? ((line: string) => void process.stdout.write(line));
@@ -62,8 +49,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       // No pid or hostname: a line says what happened, the process that runs it is the sink's business.
       base: undefined,
       timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
-      redact: { paths: [...REDACTED_FIELDS], censor: '[REDACTED]' },
+      formatters: { level: (label) => ({ level: label }), log: redactSecretFields },
     },
     { write },
   );
