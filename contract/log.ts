@@ -27,6 +27,11 @@ export interface LogEntry {
 
 export type Logger = (entry: LogEntry) => void;
 
+/** Whether `level` is one of the levels a log line may have. */
+export function isLogLevel(level: unknown): level is LogLevel {
+  return LOG_LEVELS.includes(level as LogLevel);
+}
+
 export interface LoggerOptions {
   /** Lines below this level are dropped; default `info` (everything). */
   level?: LogLevel;

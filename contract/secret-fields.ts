@@ -1,7 +1,7 @@
 /** What the value of a field named like a secret becomes in a log line. */
 export const REDACTED_VALUE = '[REDACTED]';
 
-/** What a value nested deeper than {@link MAX_DEPTH} becomes: it is not looked into, so it is not written either. */
+/** What a value nested deeper than {@link MAX_FIELD_DEPTH} becomes: it is not looked into, so it is not written either. */
 export const TOO_DEEP = '[TOO DEEP]';
 
 /**
@@ -15,7 +15,7 @@ const SECRET_WORDS = /passw(or)?d|passphrase|secret|token|api[-_.\s]?key|authori
 const DATA_NAMES = /^(body|plaintext)$/i;
 
 /** Levels of nesting looked into below a log entry's own fields; deep enough for any metadata. */
-const MAX_DEPTH = 8;
+export const MAX_FIELD_DEPTH = 8;
 
 /** Whether a field of this name has its value replaced by {@link REDACTED_VALUE} in every log line. */
 export function isSecretField(name: string): boolean {
@@ -24,7 +24,7 @@ export function isSecretField(name: string): boolean {
 
 /**
  * A copy of a log entry's fields with the value of every field named like a secret replaced, at
- * any depth down to {@link MAX_DEPTH}, in objects and arrays (an object's `toJSON` is followed, as
+ * any depth down to {@link MAX_FIELD_DEPTH}, in objects and arrays (an object's `toJSON` is followed, as
  * JSON does); deeper values are replaced whole, so deep or cyclic input costs a bounded walk.
  * Errors are left to the logger's error serializer.
  */
@@ -39,7 +39,7 @@ function redactObject(object: object, depth: number): Record<string, unknown> {
 
 function redactValue(value: unknown, depth: number): unknown {
   if (value === null || typeof value !== 'object' || value instanceof Error) return value;
-  if (depth > MAX_DEPTH) return TOO_DEEP;
+  if (depth > MAX_FIELD_DEPTH) return TOO_DEEP;
   const toJSON = (value as { toJSON?: unknown }).toJSON;
   if (typeof toJSON === 'function') return redactValue(toJSON.call(value), depth + 1);
   if (Array.isArray(value)) return value.map((item: unknown) => redactValue(item, depth + 1));

@@ -1,5 +1,6 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { extname, join } from 'node:path';
 import { APP_CONFIG_ENV, LISTEN_ENV } from '../contract/app-host';
 import type { Logger } from '../contract/log';
@@ -7,7 +8,7 @@ import { RESULTS_KEY_ENV, type ResultsKeyMaterial } from '../contract/signed-res
 import { type Address, formatAddress } from '../transport/address';
 import { openConnection } from '../transport/connect';
 import { freePort } from '../transport/free-port';
-import { type FromAppChild, type ToAppChild, isFromAppChild } from './app-protocol';
+import { APP_LOG_FD, type FromAppChild, type ToAppChild, isFromAppChild } from './app-protocol';
 import { Backoff } from './backoff';
 import { followAppOutput } from './logs/app-output';
 import { SecretRedactor } from './logs/secret-redactor';
@@ -117,6 +118,9 @@ export class AppProcess {
     // The app's output leaves the enclave only as log lines, with its secrets taken out.
     followAppOutput(child.stdout!, { stream: 'stdout', log: this.options.log, secrets: this.redactor });
     followAppOutput(child.stderr!, { stream: 'stderr', log: this.options.log, secrets: this.redactor });
+    if (this.options.app.kind === 'module') {
+      followAppOutput(child.stdio[APP_LOG_FD] as Readable, { stream: 'log', log: this.options.log, secrets: this.redactor });
+    }
     const readyTimer = setTimeout(() => {
       failure = `not ready within ${READY_TIMEOUT_MS} ms`;
       this.signal(child, 'SIGKILL');
@@ -164,7 +168,8 @@ export class AppProcess {
   }
 
   private forkModuleHost(path: string): ChildProcess {
-    const child = fork(MODULE_HOST, [], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: { ...process.env, ...this.options.env } });
+    // The pipe at APP_LOG_FD carries the app's own log entries; IPC comes after it.
+    const child = fork(MODULE_HOST, [], { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'ipc'], env: { ...process.env, ...this.options.env } });
     const start: ToAppChild = { type: 'start', module: path, config: this.options.config, listen: this.current, results: this.options.results };
     child.send(start);
     return child;

@@ -24,6 +24,13 @@ export type FromAppChild =
   /** The app could not start (e.g. its address is taken); it exits next and is restarted with backoff. */
   | { type: 'failed'; message: string; /** INVALID_CONFIG when the app's schema refused its block. */ code?: 'INVALID_CONFIG' };
 
+/**
+ * The module host writes the app's own log entries (`context.log`), one JSON line each, to this
+ * file descriptor: a pipe apart from standard output, so the supervisor tells them from what the
+ * app prints and keeps their level.
+ */
+export const APP_LOG_FD = 3;
+
 /** Narrows an IPC message from the child; anything else is ignored by the supervisor. */
 export function isFromAppChild(message: unknown): message is FromAppChild {
   if (message === null || typeof message !== 'object') return false;

@@ -7,9 +7,10 @@ import { createLogger } from '../contract/log';
 import { createResultSigner } from '../contract/signed-result';
 import type { Address } from '../transport/address';
 import { appConfigOf, appContextOf, appModuleOf } from '../contract/app-context';
-import type { FromAppChild, ToAppChild } from './app-protocol';
+import { APP_LOG_FD, type FromAppChild, type ToAppChild } from './app-protocol';
 import { routeAgentsThroughProxy } from './egress-agents';
 import { batchedOutput } from './logs/batched-output';
+import { pipeOutput } from './logs/pipe-output';
 
 // The supervisor sets HTTP(S)_PROXY to the enclave's egress proxy. With no change to the app's
 // code, `fetch` (Node's own reads undici's global dispatcher) uses it as a proxy, and every
@@ -75,7 +76,7 @@ async function start(message: ToAppChild): Promise<void> {
   const config = parseConfig(message.config);
   const listener = module.default(
     appConfigOf(module, config),
-    appContextOf(config, createLogger({ write: batchedOutput(LOG_BATCH_MS) }), createResultSigner(message.results)),
+    appContextOf(config, createLogger({ write: batchedOutput(LOG_BATCH_MS, pipeOutput(APP_LOG_FD)) }), createResultSigner(message.results)),
   );
   const server = createServer(listener);
   server.keepAliveTimeout = KEEP_ALIVE_MS;

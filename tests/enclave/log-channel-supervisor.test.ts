@@ -26,18 +26,27 @@ const PCR0 = createHash('sha384').update('log channel test image').digest('hex')
 const SECRET = 'sk_live_Tr0ub4dor&3 "quoted"';
 const onLinux = process.platform === 'linux' ? it : it.skip;
 
-/** An app that prints what it is told to, its secret included, on each request. */
+/** An app that prints and logs what it is told to, its secret included, on each request. */
 const APP = `
-exports.default = () => (req, res) => {
+exports.default = (config, context) => (req, res) => {
   if (req.url === '/print') {
     const secret = process.env.DB_PASSWORD ?? 'none';
     console.log('app line for ' + req.headers['x-oblv-user-name']);
     console.log('the secret is ' + secret + ' and as JSON ' + JSON.stringify({ password: secret }));
     console.error('to stderr: ' + secret.slice(0, 4) + secret.slice(4));
+    context.log({ level: 'info', event: 'printed' });
+    context.log({ level: 'warn', event: 'quota.near', left: 3 });
+    context.log({ level: 'error', event: 'payment.failed', code: 'E42', detail: 'with ' + secret, dbPassword: secret });
   }
   res.end('ok');
 };
 `;
+
+/** The app's own entries (context.log) that reached the sink: level and entry. */
+const appEntries = (text: string) =>
+  linesOf(text)
+    .filter((l) => l.event === 'app.log')
+    .map((l) => [l.level, l.entry]);
 
 let build: TestBuild;
 let tmp: string;
@@ -140,6 +149,13 @@ describe('logs through the log channel (local mode: a unix socket for vsock port
         ['app.stdout', 'info', 'the secret is [REDACTED] and as JSON {"password":"[REDACTED]"}'],
         ['app.stderr', 'warn', 'to stderr: [REDACTED]'],
       ]);
+      // The app's own entries keep their levels, and stay the app's.
+      await waitFor(() => appEntries(sink.output()).length === 3, "the app's own three entries at the sink");
+      expect(appEntries(sink.output())).toEqual([
+        ['info', { event: 'printed' }],
+        ['warn', { event: 'quota.near', left: 3 }],
+        ['error', { event: 'payment.failed', code: 'E42', detail: 'with [REDACTED]', dbPassword: '[REDACTED]' }],
+      ]);
       // The secret reached the app (it printed it), and nowhere else: not the sink, not stdout or stderr.
       for (const text of [sink.output(), JSON.stringify(sv.lines), sv.stderr()]) {
         expect(text).not.toContain(SECRET);
@@ -202,6 +218,9 @@ http.createServer((req, res) => { console.log('my key: ' + key); console.log(JSO
           agent.destroy();
         }
         await waitFor(() => linesOf(text).filter((l) => l.event === 'app.stderr').length === 3, "the app's three standard error lines");
+        // context.log's warnings and errors are sent, at their own level; its info entries are not.
+        await waitFor(() => appEntries(text).length === 6, "the app's own warnings and errors");
+        expect(appEntries(text).map(([level]) => level)).toEqual(['warn', 'error', 'warn', 'error', 'warn', 'error']);
         // The supervisor's own ready line (config digest, PCR16, instance) is always sent; nothing else below warn.
         expect(
           linesOf(text)

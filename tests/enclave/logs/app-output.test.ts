@@ -1,11 +1,11 @@
 import { PassThrough } from 'node:stream';
 import fc from 'fast-check';
-import type { LogEntry } from '../../../contract/log';
-import { followAppOutput } from '../../../enclave/logs/app-output';
+import { type LogEntry, createLogger } from '../../../contract/log';
+import { type AppOutputStream, followAppOutput } from '../../../enclave/logs/app-output';
 import { REDACTED, SecretRedactor } from '../../../enclave/logs/secret-redactor';
 
 /** Feeds `chunks` to followAppOutput as the app's stdout (or stderr) and resolves with the entries logged. */
-async function linesOf(chunks: (string | Buffer)[], secrets: string[] = [], options: { stream?: 'stdout' | 'stderr'; maxLineChars?: number } = {}) {
+async function linesOf(chunks: (string | Buffer)[], secrets: string[] = [], options: { stream?: AppOutputStream; maxLineChars?: number } = {}) {
   const output = new PassThrough();
   const entries: LogEntry[] = [];
   followAppOutput(output, {
@@ -75,6 +75,56 @@ describe("the app's output as log lines", () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe("the app's own log entries (context.log, on the module host's pipe)", () => {
+  /** The lines the module host's logger writes for `entries`. */
+  const written = (...entries: LogEntry[]) => {
+    const lines: string[] = [];
+    const log = createLogger({ write: (line) => lines.push(line) });
+    for (const entry of entries) log(entry);
+    return lines;
+  };
+
+  it('keeps the level the app gave, and nests its event and fields under app.log', async () => {
+    const lines = written(
+      { level: 'error', event: 'payment.failed', code: 'E42' },
+      { level: 'warn', event: 'quota.near', left: 3 },
+      { level: 'info', event: 'started' },
+    );
+    expect(await linesOf(lines, [], { stream: 'log' })).toEqual([
+      { level: 'error', event: 'app.log', entry: { event: 'payment.failed', code: 'E42' } },
+      { level: 'warn', event: 'app.log', entry: { event: 'quota.near', left: 3 } },
+      { level: 'info', event: 'app.log', entry: { event: 'started' } },
+    ]);
+  });
+
+  it("cannot set the line's own event or fields: an entry claiming to be the supervisor's stays the app's", async () => {
+    const forged = '{"level":"info","event":"ready","config":"00","entry":"x","line":"y"}\n';
+    expect(await linesOf([forged], [], { stream: 'log' })).toEqual([
+      { level: 'info', event: 'app.log', entry: { event: 'ready', config: '00', entry: 'x', line: 'y' } },
+    ]);
+  });
+
+  it('takes the secrets out of every string of an entry, names and unusual JSON escapes included', async () => {
+    const lines = ['{"level":"warn","event":"db","url":"postgres://app:\\u0068unter2@db","hunter2":{"list":["a hunter2"]}}\n'];
+    expect(await linesOf(lines, ['hunter2'], { stream: 'log' })).toEqual([
+      { level: 'warn', event: 'app.log', entry: { event: 'db', url: `postgres://app:${REDACTED}@db`, [REDACTED]: { list: [`a ${REDACTED}`] } } },
+    ]);
+  });
+
+  it('logs what is not an entry (not JSON, no known level, too long) as a plain app.log line at info', async () => {
+    const entries = await linesOf(['not json\n', '{"level":"fatal","event":"x"}\n', '[1]\n', `{"level":"error","event":"${'x'.repeat(40)}"}\n`], [], {
+      stream: 'log',
+      maxLineChars: 30,
+    });
+    expect(entries.map((e) => [e.level, e.event, e.line, e.truncated])).toEqual([
+      ['info', 'app.log', 'not json', undefined],
+      ['info', 'app.log', '{"level":"fatal","event":"x"}', undefined],
+      ['info', 'app.log', '[1]', undefined],
+      ['info', 'app.log', '{"level":"error","event":"xxxx', true],
+    ]);
   });
 });
 

@@ -1,6 +1,6 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
+import { type Readable, Writable } from 'node:stream';
 import { batchedOutput } from '../../../enclave/logs/batched-output';
 import { type TestBuild, buildForTests } from '../support/build';
 
@@ -62,6 +62,21 @@ write('first\\n'); write('second\\n'); ${ending}`;
       expect(result.status).toBe(1);
       expect(result.stdout).toBe('first\nsecond\n');
       expect(result.stderr).toContain('boom');
+    });
+
+    it("loses no line written to the module host's own pipe, past what the pipe holds, when the app calls process.exit", async () => {
+      const modules = join(build.dir, 'enclave', 'logs');
+      const script = `const { batchedOutput } = require(${JSON.stringify(join(modules, 'batched-output.js'))});
+const { pipeOutput } = require(${JSON.stringify(join(modules, 'pipe-output.js'))});
+const write = batchedOutput(60000, pipeOutput(3));
+for (let i = 0; i < 100; i++) write(i + ' ' + 'x'.repeat(4000) + '\\n');
+process.exit(0);`;
+      const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'ignore', 'inherit', 'pipe'] });
+      let received = '';
+      (child.stdio[3] as Readable).setEncoding('utf8').on('data', (chunk: string) => (received += chunk));
+      await new Promise((resolve) => child.stdio[3]!.on('end', resolve));
+      const lines = received.split('\n').filter((line) => line !== '');
+      expect(lines.map((line) => Number(line.split(' ')[0]))).toEqual([...Array(100).keys()]);
     });
   });
 });
