@@ -13,6 +13,7 @@ import { Backoff } from './backoff';
 import { followAppOutput } from './logs/app-output';
 import { SecretRedactor } from './logs/secret-redactor';
 import { SupervisorError } from './errors';
+import { credentialValues, withoutCredentials } from './supervisor-credentials';
 import { type HostedApp, describeHostedApp } from './hosted-app';
 
 /** How the app process is run. */
@@ -26,7 +27,10 @@ export interface AppProcessOptions {
   log: Logger;
   /** Values replaced by `[REDACTED]` in the app's output lines: its secrets. */
   secrets?: readonly string[];
-  /** Variables added to the app's environment (egress proxy settings, secrets); never logged. */
+  /**
+   * Variables added to the app's environment (egress proxy settings, secrets); never logged. The
+   * rest is the supervisor's own environment without its AWS credentials.
+   */
   env?: Record<string, string>;
   /** The results key the app signs its results with: over IPC to a module, in `CLOISTER_RESULTS_KEY` to a command. */
   results: ResultsKeyMaterial;
@@ -59,12 +63,12 @@ export class AppProcess {
   private restartTimer: NodeJS.Timeout | undefined;
   private current: Address;
 
-  /** What takes the app's secrets out of its output lines, for every child alike. */
+  /** What takes the app's secrets, and the supervisor's credentials, out of all the text that comes from the app. */
   private readonly redactor: SecretRedactor;
 
   constructor(private readonly options: AppProcessOptions) {
     this.current = options.address;
-    this.redactor = new SecretRedactor(options.secrets ?? []);
+    this.redactor = new SecretRedactor([...(options.secrets ?? []), ...credentialValues(process.env)]);
   }
 
   /** Whether the app accepts connections now. */
@@ -139,7 +143,7 @@ export class AppProcess {
 
     if (this.options.app.kind === 'module') {
       child.on('message', (message: unknown) => {
-        if (isFromAppChild(message)) onReady(message);
+        if (isFromAppChild(message)) onReady(this.redacted(message));
       });
     } else {
       void this.pollUntilListening(child).then((listening) => listening && onReady({ type: 'ready', address: this.current }));
@@ -169,7 +173,7 @@ export class AppProcess {
 
   private forkModuleHost(path: string): ChildProcess {
     // The pipe at APP_LOG_FD carries the app's own log entries; IPC comes after it.
-    const child = fork(MODULE_HOST, [], { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'ipc'], env: { ...process.env, ...this.options.env } });
+    const child = fork(MODULE_HOST, [], { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'ipc'], env: { ...withoutCredentials(process.env), ...this.options.env } });
     const start: ToAppChild = { type: 'start', module: path, config: this.options.config, listen: this.current, results: this.options.results };
     child.send(start);
     return child;
@@ -181,7 +185,7 @@ export class AppProcess {
     if (this.current.kind === 'unix') rmSync(this.current.path, { force: true });
     const block = (this.options.config as { apps?: unknown }).apps ?? {};
     const env = {
-      ...process.env,
+      ...withoutCredentials(process.env),
       ...this.options.env,
       [LISTEN_ENV]: formatAddress(this.current),
       [APP_CONFIG_ENV]: JSON.stringify(block),
@@ -218,6 +222,15 @@ export class AppProcess {
     }
   }
 
+  /**
+   * The message with the app's secrets taken out of its text: the app's own error message (a
+   * connection string, say) is logged, becomes the boot error and is printed on the supervisor's
+   * standard error.
+   */
+  private redacted(message: FromAppChild): FromAppChild {
+    return message.type === 'failed' ? { ...message, message: this.redactor.redact(message.message) } : message;
+  }
+
   private onMessage(message: FromAppChild, child: ChildProcess, startedAt: number): void {
     if (message.type === 'ready' && this.child === child && !this.stopping) {
       this.current = message.address;
@@ -227,7 +240,8 @@ export class AppProcess {
         event: 'app.ready',
         pid: child.pid,
         app: describeHostedApp(this.options.app),
-        address: formatAddress(message.address),
+        // Text the child sent, like any other: it passes the redactor too.
+        address: this.redactor.redact(formatAddress(message.address)),
         ms: Date.now() - startedAt,
       });
     } else if (message.type === 'failed') {

@@ -31,9 +31,19 @@ export type FromAppChild =
  */
 export const APP_LOG_FD = 3;
 
-/** Narrows an IPC message from the child; anything else is ignored by the supervisor. */
+/**
+ * Narrows an IPC message from the child; anything else is ignored by the supervisor. The app runs
+ * in the child and can send messages too, so their text is checked to be text before it is read.
+ */
 export function isFromAppChild(message: unknown): message is FromAppChild {
   if (message === null || typeof message !== 'object') return false;
-  const { type } = message as { type?: unknown };
-  return type === 'ready' || type === 'failed';
+  const { type, address, message: text, code } = message as { type?: unknown; address?: unknown; message?: unknown; code?: unknown };
+  if (type === 'ready') return isListenAddress(address);
+  return type === 'failed' && typeof text === 'string' && (code === undefined || code === 'INVALID_CONFIG');
+}
+
+function isListenAddress(address: unknown): address is Address {
+  if (address === null || typeof address !== 'object') return false;
+  const { kind, path, host, port } = address as { kind?: unknown; path?: unknown; host?: unknown; port?: unknown };
+  return (kind === 'unix' && typeof path === 'string') || (kind === 'tcp' && typeof host === 'string' && Number.isInteger(port));
 }

@@ -75,22 +75,27 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
+/** The supervisor's environment in these tests: placeholders for the credentials the fake KMS does not check. */
+const supervisorEnv = () => ({ ...process.env, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' });
+
 /**
- * A supervisor serving APP (or the app `extra` names after `--`) with `document`, its logs sent to
- * `sink`; resolves with the ingress port once ready.
+ * Starts a supervisor serving APP (or the app `extra` names, with `--app-module` or after `--`)
+ * with `document`, its logs sent to `sink`; resolves with the process and its ready file.
  */
-async function supervisor(name: string, document: object, sink: string, ...extra: string[]): Promise<{ sv: SupervisorProcess; port: number }> {
+function launch(name: string, document: object, sink: string, extra: string[], env: NodeJS.ProcessEnv): { sv: SupervisorProcess; readyFile: string } {
   const configPath = join(tmp, `${name}.json`);
   writeFileSync(configPath, JSON.stringify(document));
   const readyFile = join(tmp, `${name}.ready`);
   const args = ['--config', configPath, '--nsm', 'dev', '--dev-dir', join(tmp, 'dev'), '--pcr0', PCR0, '--ingress', 'tcp://127.0.0.1:0'];
-  const app = extra.includes('--') ? [] : ['--app-module', join(tmp, 'app.js')];
-  const sv = startSupervisor(build.dir, [...args, ...app, '--ready-file', readyFile, '--log-sink', sink, ...extra], {
-    ...process.env,
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-  });
+  const app = extra.includes('--') || extra.includes('--app-module') ? [] : ['--app-module', join(tmp, 'app.js')];
+  const sv = startSupervisor(build.dir, [...args, ...app, '--ready-file', readyFile, '--log-sink', sink, ...extra], env);
   supervisors.push(sv);
+  return { sv, readyFile };
+}
+
+/** A supervisor as {@link launch} starts it, once ready, with the ingress port. */
+async function supervisor(name: string, document: object, sink: string, ...extra: string[]): Promise<{ sv: SupervisorProcess; port: number }> {
+  const { sv, readyFile } = launch(name, document, sink, extra, supervisorEnv());
   let exited = false;
   void sv.exited.then(() => (exited = true));
   await waitFor(() => existsSync(readyFile) || exited, 'the supervisor ready', 20_000);
@@ -196,6 +201,69 @@ http.createServer((req, res) => { console.log('my key: ' + key); console.log(JSO
         .map((l) => l.line as string);
       expect(printed[0]).toMatch(/^my key: \{"privateJwk":\{.*"d":"\[REDACTED\]"/);
       expect(printed[1]).toBe('[REDACTED]');
+    },
+    40_000,
+  );
+
+  onLinux(
+    "never carries out a secret in the app's start-up error: neither to the sink nor on the supervisor's standard error",
+    async () => {
+      writeFileSync(
+        join(tmp, 'throws.js'),
+        `exports.default = () => { throw new Error('cannot connect to postgres://app:' + process.env.DB_PASSWORD + '@db'); };`,
+      );
+      const sinkPath = join(tmp, 'throws.sock');
+      const sink = await sinkProcess(sinkPath);
+      const document = {
+        users: [{ name: 'alice', role: 'member', key: keyLine }],
+        secrets: [{ name: 'DB_PASSWORD', ciphertext: fake.encrypt(SECRET) }],
+        kms: { region: 'us-east-1', endpoint: fake.endpoint },
+      };
+      fake.policy = { imageSha384: PCR0, pcr16: pcr16For(configDigest(document)).toString('hex') };
+      const { sv } = launch('throws', document, `unix://${sinkPath}`, ['--app-module', join(tmp, 'throws.js')], supervisorEnv());
+
+      expect((await sv.exited).code).toBe(1);
+      await waitFor(() => linesOf(sink.output()).some((l) => l.event === 'failed'), "the supervisor's failed line at the sink");
+      const reported = 'cannot connect to postgres://app:[REDACTED]@db';
+      expect(linesOf(sink.output()).find((l) => l.event === 'app.failed')).toMatchObject({ level: 'error', reason: reported });
+      expect(linesOf(sink.output()).find((l) => l.event === 'failed')!.reason).toContain(reported);
+      expect(sv.stderr()).toContain(reported);
+      for (const text of [sink.output(), sv.stderr()]) {
+        expect(text).not.toContain(SECRET);
+        expect(text).not.toContain(JSON.stringify(SECRET).slice(1, -1));
+      }
+    },
+    40_000,
+  );
+
+  onLinux(
+    "keeps the supervisor's AWS credentials from the app: not in its environment, and taken out of what it prints when it finds them",
+    async () => {
+      const credentials = {
+        AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
+        AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+        AWS_SESSION_TOKEN: 'IQoJb3JpZ2luX2VjEXAMPLE',
+      };
+      // Its own environment, then its parent's, which the same user may read.
+      writeFileSync(
+        join(tmp, 'environment.js'),
+        `console.log(JSON.stringify(process.env));
+console.log(require('node:fs').readFileSync('/proc/' + process.ppid + '/environ', 'utf8').split('\\0').join(' '));
+exports.default = () => (req, res) => res.end('ok');`,
+      );
+      const sinkPath = join(tmp, 'environment.sock');
+      const sink = await sinkProcess(sinkPath);
+      const document = { users: [{ name: 'alice', role: 'member', key: keyLine }] };
+      launch('environment', document, `unix://${sinkPath}`, ['--app-module', join(tmp, 'environment.js')], { ...process.env, ...credentials });
+
+      const printed = () => linesOf(sink.output()).filter((l) => l.event === 'app.stdout');
+      await waitFor(() => printed().length === 2, 'the two lines the app prints', 20_000);
+      const [own, parents] = printed().map((l) => l.line as string);
+      for (const name of Object.keys(credentials)) {
+        expect(JSON.parse(own!)).not.toHaveProperty(name);
+        expect(parents).toContain(`${name}=[REDACTED]`);
+      }
+      for (const value of Object.values(credentials)) expect(sink.output()).not.toContain(value);
     },
     40_000,
   );
