@@ -79,7 +79,9 @@ const LoggingSettings = z.strictObject({
   level: z
     .enum(['info', 'warn', 'error'])
     .optional()
-    .describe("The least serious lines sent: 'info' (default, everything), 'warn' or 'error'; the app's standard output is info, its standard error warn."),
+    .describe(
+      "The least serious lines sent: 'info' (default, everything), 'warn' or 'error'; the app's context.log entries keep their own level, its standard output is info, its standard error warn.",
+    ),
   requests: z
     .union([z.strictObject({ sample: z.number().min(0).max(1).describe('The share of requests, 0 to 1, that get a line.') }), z.literal('off')])
     .optional()
