@@ -1,7 +1,7 @@
 /** What the value of a field named like a secret becomes in a log line. */
 export const REDACTED_VALUE = '[REDACTED]';
 
-/** What a value nested deeper than {@link MAX_FIELD_DEPTH} becomes: it is not looked into, so it is not written either. */
+/** What a value nested deeper than {@link MAX_FIELD_DEPTH} becomes: not looked into, so not written either. */
 export const TOO_DEEP = '[TOO DEEP]';
 
 /**
@@ -24,9 +24,9 @@ export function isSecretField(name: string): boolean {
 
 /**
  * A copy of a log entry's fields with the value of every field named like a secret replaced, at
- * any depth down to {@link MAX_FIELD_DEPTH}, in objects and arrays (an object's `toJSON` is followed, as
- * JSON does); deeper values are replaced whole, so deep or cyclic input costs a bounded walk.
- * Errors are left to the logger's error serializer.
+ * any depth down to {@link MAX_FIELD_DEPTH}, in objects and arrays (an object's `toJSON` is
+ * followed, as JSON does); deeper values are replaced whole, so deep or cyclic input costs a
+ * bounded walk. Errors are left to the logger's error serializer.
  */
 export function redactSecretFields(fields: Record<string, unknown>): Record<string, unknown> {
   return redactObject(fields, 0);

@@ -25,7 +25,7 @@ export interface AppProcessOptions {
   /** Where the app listens (prepared by `prepareAppEndpoint`). */
   address: Address;
   log: Logger;
-  /** Values replaced by `[REDACTED]` in the app's output lines: its secrets. */
+  /** Values replaced by `[REDACTED]` in all the text that comes from the app (output, IPC): its secrets. */
   secrets?: readonly string[];
   /**
    * Variables added to the app's environment (egress proxy settings, secrets); never logged. The
