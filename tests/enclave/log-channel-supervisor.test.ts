@@ -155,7 +155,7 @@ describe('logs through the log channel (local mode: a unix socket for vsock port
         ['app.stderr', 'warn', 'to stderr: [REDACTED]'],
       ]);
       // The app's own entries keep their levels, and stay the app's.
-      await waitFor(() => appEntries(sink.output()).length === 3, "the app's own three entries at the sink");
+      await waitFor(() => appEntries(sink.output()).length === 3, "the app's own three entries at the sink", 10_000);
       expect(appEntries(sink.output())).toEqual([
         ['info', { event: 'printed' }],
         ['warn', { event: 'quota.near', left: 3 }],
@@ -223,7 +223,7 @@ http.createServer((req, res) => { console.log('my key: ' + key); console.log(JSO
       const { sv } = launch('throws', document, `unix://${sinkPath}`, ['--app-module', join(tmp, 'throws.js')], supervisorEnv());
 
       expect((await sv.exited).code).toBe(1);
-      await waitFor(() => linesOf(sink.output()).some((l) => l.event === 'failed'), "the supervisor's failed line at the sink");
+      await waitFor(() => linesOf(sink.output()).some((l) => l.event === 'failed'), "the supervisor's failed line at the sink", 10_000);
       const reported = 'cannot connect to postgres://app:[REDACTED]@db';
       expect(linesOf(sink.output()).find((l) => l.event === 'app.failed')).toMatchObject({ level: 'error', reason: reported });
       expect(linesOf(sink.output()).find((l) => l.event === 'failed')!.reason).toContain(reported);
@@ -287,7 +287,7 @@ exports.default = () => (req, res) => res.end('ok');`,
         }
         await waitFor(() => linesOf(text).filter((l) => l.event === 'app.stderr').length === 3, "the app's three standard error lines");
         // context.log's warnings and errors are sent, at their own level; its info entries are not.
-        await waitFor(() => appEntries(text).length === 6, "the app's own warnings and errors");
+        await waitFor(() => appEntries(text).length === 6, "the app's own warnings and errors", 10_000);
         expect(appEntries(text).map(([level]) => level)).toEqual(['warn', 'error', 'warn', 'error', 'warn', 'error']);
         // The supervisor's own ready line (config digest, PCR16, instance) is always sent; nothing else below warn.
         expect(
@@ -316,7 +316,7 @@ exports.default = () => (req, res) => res.end('ok');`,
       } finally {
         agent.destroy();
       }
-      // 400 requests, each logging four lines, against a 4 KiB buffer that nobody empties.
+      // 400 requests, each logging seven lines, against a 4 KiB buffer that nobody empties.
       expect(Date.now() - started).toBeLessThan(15_000);
 
       const output = new PassThrough();
