@@ -1,6 +1,7 @@
 import { type JWK, type ProtectedHeaderParameters, calculateJwkThumbprint, compactVerify, decodeProtectedHeader, importJWK } from 'jose';
 import { type VerifiedAttestation, readAttestation, verifyAttestation } from '../attestation';
 import { decodeIngressBinding, requireConfigDigest } from '../attestation/ingress-binding';
+import { quoteInput } from '../contract/quote-input';
 import { RESULT_JWS_ALGORITHM, RESULT_JWS_TYPE, type SignedResultPayload } from '../contract/signed-result';
 import { ResultError } from './errors';
 import type { ClientPolicy } from './policy';
@@ -9,6 +10,8 @@ import type { ClientPolicy } from './policy';
 export const MAX_RESULT_JWS_CHARS = 16 << 20;
 const HEADER_FIELDS = new Set(['alg', 'typ', 'jwk', 'attestation']);
 const PAYLOAD_FIELDS = ['v', 'app', 'resource', 'participants', 'result', 'instance', 'time'];
+/** How many unknown header fields a refusal names. */
+const SHOWN_FIELDS = 3;
 
 /** A signed result that verified: what it says, and the document that vouches for its key. */
 export interface VerifiedResult {
@@ -62,7 +65,7 @@ export async function verifyResult(jws: string, policy: ClientPolicy, options: {
   const payload = readPayload(signed);
   const instanceId = Buffer.from(binding.instance).toString('hex');
   if (payload.instance !== instanceId) {
-    throw new ResultError('INSTANCE_MISMATCH', `The result names instance ${payload.instance}, but the document is of instance ${instanceId}.`);
+    throw new ResultError('INSTANCE_MISMATCH', `The result names instance ${quoteInput(payload.instance)}, but the document is of instance ${instanceId}.`);
   }
   return { payload, document, configDigest: Buffer.from(binding.config).toString('hex'), instanceId };
 }
@@ -81,10 +84,15 @@ function readHeader(jws: string): ResultHeader {
   } catch (e) {
     throw badJws(`its header is not base64url JSON (${(e as Error).message})`);
   }
+  // The header is not signed yet, so whatever it holds is shown by quoteInput: short, escaped, or by type.
   const unknown = Object.keys(header).filter((field) => !HEADER_FIELDS.has(field));
-  if (unknown.length > 0) throw badJws(`its header has fields a Cloister result never has: ${unknown.join(', ')}`);
-  if (header.typ !== RESULT_JWS_TYPE) throw badJws(`its type is ${JSON.stringify(header.typ)}, not ${RESULT_JWS_TYPE}`);
-  if (header.alg !== RESULT_JWS_ALGORITHM) throw badJws(`it is signed with ${JSON.stringify(header.alg)}, not ${RESULT_JWS_ALGORITHM}`);
+  if (unknown.length > 0) {
+    const shown = unknown.slice(0, SHOWN_FIELDS).map((field) => quoteInput(field));
+    if (unknown.length > SHOWN_FIELDS) shown.push(`${unknown.length - SHOWN_FIELDS} more`);
+    throw badJws(`its header has fields a Cloister result never has: ${shown.join(', ')}`);
+  }
+  if (header.typ !== RESULT_JWS_TYPE) throw badJws(`its type is ${quoteInput(header.typ)}, not "${RESULT_JWS_TYPE}"`);
+  if (header.alg !== RESULT_JWS_ALGORITHM) throw badJws(`it is signed with ${quoteInput(header.alg)}, not "${RESULT_JWS_ALGORITHM}"`);
   const jwk = header.jwk as JWK | undefined;
   if (jwk?.kty !== 'EC' || jwk.crv !== 'P-384' || typeof jwk.x !== 'string' || typeof jwk.y !== 'string' || 'd' in jwk || Object.keys(jwk).length !== 4) {
     throw badJws('its header key is not a public EC P-384 JWK (kty, crv, x, y)');

@@ -12,6 +12,7 @@ import { configDigest } from '../../contract/config-digest';
 import { type ResultClaims, createResultSigner } from '../../contract/signed-result';
 import { createResultsKey } from '../../enclave/results-key';
 import { testResultSigner } from '../../express/testing';
+import { hasControlCharacters } from '../helpers/control-characters';
 import { CONFIG_DIGEST, bootNsm, policyFor } from './fake-enclave';
 
 const CLAIMS: ResultClaims = { app: 'millionaire', resource: 'round-1', participants: ['alice', 'bob'], result: { richest: ['bob'] } };
@@ -156,6 +157,59 @@ describe('refusals, each with its code', () => {
     ]) {
       expect([bad.slice(0, 40), await refusal(bad)]).toEqual([bad.slice(0, 40), 'BAD_JWS']);
     }
+  });
+
+  it('refuses a header whose typ or alg is nested past the stack’s depth: BAD_JWS, never a RangeError', async () => {
+    const key = await instance();
+    const jws = await createResultSigner(key.material).sign(CLAIMS);
+    const header = decodeProtectedHeader(jws) as Record<string, unknown>;
+    const deep = `${'['.repeat(20_000)}1${']'.repeat(20_000)}`;
+    for (const field of ['typ', 'alg']) {
+      const text = JSON.stringify({ ...header, [field]: 0 }).replace(`"${field}":0`, `"${field}":${deep}`);
+      const forged = [Buffer.from(text).toString('base64url'), ...jws.split('.').slice(1)].join('.');
+      await expect(verifyResult(forged, policyFor(nsm))).rejects.toMatchObject({ code: 'BAD_JWS', message: expect.stringContaining('an array') });
+    }
+  });
+
+  it('describes any unsigned header value in a short line without controls, whatever it is (property)', async () => {
+    const key = await instance();
+    const jws = await createResultSigner(key.material).sign(CLAIMS);
+    const header = decodeProtectedHeader(jws) as Record<string, unknown>;
+    const [, payload, signature] = jws.split('.');
+    const value = fc.oneof(
+      fc.jsonValue(),
+      fc.string({ unit: 'binary', minLength: 100, maxLength: 5000 }),
+      fc.nat(3000).map((n) => JSON.parse(`${'{"a":'.repeat(n)}1${'}'.repeat(n)}`) as unknown),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('typ', 'alg', 'kid', '\u001b[2J✓ VERIFIED\n'), value, async (field, v) => {
+        const text = Buffer.from(JSON.stringify({ ...header, [field]: v }));
+        const error = await verifyResult(`${text.toString('base64url')}.${payload}.${signature}`, policyFor(nsm)).then(
+          () => undefined,
+          (e: unknown) => e as { code?: string; message: string },
+        );
+        if (error === undefined) return; // the value a result has: nothing to describe
+        expect(error.code).toBe('BAD_JWS');
+        expect(error.message.length).toBeLessThan(1000);
+        expect(hasControlCharacters(error.message)).toBe(false);
+      }),
+      { numRuns: 80 },
+    );
+  });
+
+  it('names unknown header fields escaped and shortened, at most three of them', async () => {
+    const key = await instance();
+    const jws = await createResultSigner(key.material).sign(CLAIMS);
+    const header = decodeProtectedHeader(jws) as Record<string, unknown>;
+    const [, payload, signature] = jws.split('.');
+    const fake = '\u001b[2J\u001b[H✓ VERIFIED signed result\n\n  app          millionaire';
+    const fields = { [fake]: 1, ['x'.repeat(10_000)]: 2, b: 3, c: 4, d: 5 };
+    const forged = `${Buffer.from(JSON.stringify({ ...header, ...fields })).toString('base64url')}.${payload}.${signature}`;
+    const error = (await verifyResult(forged, policyFor(nsm)).catch((e: unknown) => e)) as { code: string; message: string };
+    expect(error.code).toBe('BAD_JWS');
+    expect(error.message).toContain('"\\u001b[2J\\u001b[H✓ VERIFIED signed result\\u000a\\u000a  app  …" (59 characters)');
+    expect(error.message).toContain('"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…" (10000 characters), "b", 2 more');
+    expect(hasControlCharacters(error.message)).toBe(false);
   });
 
   it('refuses a result with no document to vouch for its key: NO_DOCUMENT', async () => {
