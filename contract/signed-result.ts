@@ -83,6 +83,8 @@ export function publicJwkOf(jwk: JWK): JWK {
 /**
  * A signer over `material`. Throws a TypeError when the key is no P-384 private key or the
  * instance id is not 32 hex digits, so a broken handover fails at start, not at the first result.
+ * `sign` throws a TypeError naming the claim when the claims are of a shape that no verifier
+ * accepts, rather than sign a result nobody can check.
  *
  * @example
  * const signer = createResultSigner(JSON.parse(process.env[RESULTS_KEY_ENV]!));
@@ -103,6 +105,7 @@ export function createResultSigner(material: ResultsKeyMaterial, now: () => Date
   let key: Promise<KeyLike | Uint8Array> | undefined;
   return {
     async sign(claims) {
+      checkClaims(claims);
       key ??= importJWK(privateJwk, RESULT_JWS_ALGORITHM);
       const payload: SignedResultPayload = {
         v: 1,
@@ -116,4 +119,22 @@ export function createResultSigner(material: ResultsKeyMaterial, now: () => Date
       return new CompactSign(Buffer.from(JSON.stringify(payload))).setProtectedHeader({ ...header }).sign(await key);
     },
   };
+}
+
+/**
+ * Refuses claims whose payload `verifyResult` would always refuse: JSON leaves out a `result`
+ * that is undefined, a function or a symbol (and cannot write a bigint), and the other claims
+ * have fixed types. Values are never shown: a result may be a secret until it is released.
+ */
+function checkClaims(claims: ResultClaims): void {
+  if (typeof claims !== 'object' || claims === null) throw new TypeError('The claims of a result must be an object: { app, resource, participants, result }.');
+  if (typeof claims.app !== 'string') throw new TypeError('The claim "app" must be a string: the name of the app that produced the result.');
+  if (typeof claims.resource !== 'string') throw new TypeError('The claim "resource" must be a string: the id of the round, session or computation.');
+  if (!Array.isArray(claims.participants) || !claims.participants.every((name) => typeof name === 'string')) {
+    throw new TypeError('The claim "participants" must be an array of identity names (strings).');
+  }
+  const kind = typeof claims.result;
+  if (kind === 'undefined' || kind === 'function' || kind === 'symbol' || kind === 'bigint') {
+    throw new TypeError(`The claim "result" must be a JSON value, as the app serves it; it is ${kind === 'undefined' ? 'missing' : `a ${kind}`}.`);
+  }
 }
