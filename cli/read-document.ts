@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { InputTooLargeError, STDIN, readBounded, sizeText } from '../contract/read-bounded';
 import { UsageError } from './usage-error';
 
 const MAX_INPUT_BYTES = 64 * 1024;
@@ -9,17 +9,18 @@ const MAX_INPUT_BYTES = 64 * 1024;
  * hex or base64 character.
  */
 export function readDocument(path: string): Uint8Array {
+  const name = path === '-' ? 'standard input' : path;
   let bytes: Buffer;
   try {
-    bytes = path === '-' ? readFileSync(0) : readFileSync(path);
+    bytes = readBounded(path === '-' ? STDIN : path, MAX_INPUT_BYTES);
   } catch (e) {
-    throw new UsageError(`Cannot read ${path === '-' ? 'standard input' : path}: ${(e as Error).message}.`);
+    if (e instanceof InputTooLargeError) throw new UsageError(`${name} is larger than ${sizeText(MAX_INPUT_BYTES)}; an attestation document is far smaller.`);
+    throw new UsageError(`Cannot read ${name}: ${(e as Error).message}.`);
   }
-  if (bytes.length > MAX_INPUT_BYTES) throw new UsageError(`${path} is ${bytes.length} bytes; an attestation document is far smaller.`);
-  if (bytes.length === 0) throw new UsageError(`${path} is empty.`);
+  if (bytes.length === 0) throw new UsageError(`${name} is empty.`);
   if (bytes[0]! >= 0x80) return bytes;
   const text = bytes.toString('latin1').replace(/\s+/g, '');
   if (/^([0-9a-fA-F]{2})+$/.test(text)) return Buffer.from(text, 'hex');
   if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(text)) return Buffer.from(text, text.includes('-') || text.includes('_') ? 'base64url' : 'base64');
-  throw new UsageError(`${path} is neither a raw CBOR document nor its hex or base64 text.`);
+  throw new UsageError(`${name} is neither a raw CBOR document nor its hex or base64 text.`);
 }

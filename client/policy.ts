@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { AttestationError, type TrustedRoot, awsNitroRoot, rootFromPem } from '../attestation';
 import { configDigest } from '../contract/config-digest';
 import { normalizePcrs } from '../attestation/policy';
+import { InputTooLargeError, readBounded, sizeText } from '../contract/read-bounded';
 
 /** What a client trusts: the verified form of a client policy file (DESIGN.md, "Client policy"). */
 export interface ClientPolicy {
@@ -151,14 +151,13 @@ function readConfigDigest(config: unknown, baseDir: string, fail: Fail): Buffer 
 }
 
 function readText(path: string): string {
-  let bytes: Buffer;
   try {
-    bytes = readFileSync(path);
+    return readBounded(path, MAX_FILE_BYTES).toString('utf8');
   } catch (e) {
+    if (e instanceof InputTooLargeError)
+      throw new Error(`${path} is larger than ${sizeText(MAX_FILE_BYTES)}, the most a policy, root or configuration file may be`);
     throw new Error(`cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
-  if (bytes.length > MAX_FILE_BYTES) throw new Error(`${path} is larger than ${MAX_FILE_BYTES} bytes`);
-  return bytes.toString('utf8');
 }
 
 const badPolicy = (source: string | undefined, what: string) =>

@@ -97,6 +97,7 @@ describe('cloister verify', () => {
     ['a PCR index past 31', ['verify', PROD, '--pcr', `32=${PCR0}`], /--pcr 32=/],
     ['an unknown option', ['verify', PROD, '--bogus'], /unknown option/],
     ['no document', ['verify'], /missing required argument/],
+    ['an input that never ends, read no further than its bound', ['verify', '/dev/zero'], /\/dev\/zero is larger than 64 KiB/],
   ])('exits 2 with a message for %s', async (_what, argv, message) => {
     const { status, stderr } = await cloister(...argv);
     expect(status).toBe(2);

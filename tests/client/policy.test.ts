@@ -107,4 +107,11 @@ describe('loadPolicy', () => {
     writeFileSync(text, 'root: aws');
     expect(refusal(() => loadPolicy(text))).toMatchObject({ code: 'BAD_POLICY', message: expect.stringMatching(/text\.json is invalid: not valid JSON/) });
   });
+
+  it('reads no file past its bound: an endless policy, root or configuration is BAD_POLICY naming it and the limit', () => {
+    const tooLarge = { code: 'BAD_POLICY', message: expect.stringContaining('/dev/zero is larger than 1 MiB') };
+    expect(refusal(() => loadPolicy('/dev/zero'))).toMatchObject(tooLarge);
+    expect(refusal(() => parsePolicy({ root: '/dev/zero', pcrs: { 0: PCR0 } }, dir))).toMatchObject(tooLarge);
+    expect(refusal(() => parsePolicy({ root: 'aws', pcrs: { 0: PCR0 }, config: '/dev/zero' }, dir))).toMatchObject(tooLarge);
+  });
 });
