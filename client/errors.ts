@@ -42,7 +42,9 @@ export type ResultErrorCode =
   /** The result names another instance than the document's. */
   | 'INSTANCE_MISMATCH'
   /** The signature does not verify: the header or the payload was changed after signing. */
-  | 'BAD_SIGNATURE';
+  | 'BAD_SIGNATURE'
+  /** The intersection list served beside a PSI result is not the one whose SHA-256 the result signs (`checkIntersection`). */
+  | 'INTERSECTION_MISMATCH';
 
 /**
  * A signed result that does not prove what it says, with a stable code.

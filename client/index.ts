@@ -11,6 +11,7 @@
 export { AttestedAgent, type AttestedAgentOptions } from './agent';
 export { type AttestedServer, attest, bindingOf, checkAttestation } from './attest';
 export { type AttestedConnectionOptions } from './attested-keys';
+export { IntersectionHash, checkIntersection } from './check-intersection';
 export { type AttestedDispatcherOptions, attestedDispatcher } from './dispatcher';
 export { ClientError, type ClientErrorCode, ResultError, type ResultErrorCode } from './errors';
 export { ATTESTATION_PATH, type FetchOptions, type FetchedAttestation, fetchAttestation, httpsOrigin } from './fetch-attestation';

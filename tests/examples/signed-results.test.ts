@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { EmbeddedJWK, compactVerify } from 'jose';
+import { checkIntersection } from '../../client';
 import type { SignedResultPayload } from '../../contract/signed-result';
 import { type TestServer, serve } from '../../express/testing';
 import { fixtureApp } from '../helpers/fixtures';
@@ -59,6 +60,19 @@ describe('every final result an example serves is signed once and served to ever
     expect(payload).toMatchObject({ app: 'psi', resource: id, participants: ['dave', 'erin'] });
     expect(payload.result).toEqual({ size: 2, intersectionSha256: sha256(JSON.stringify({ intersection })) });
     expect(JSON.stringify(payload)).not.toContain('pear');
+  });
+
+  it('PSI: checkIntersection accepts the list served beside the result, escapes and all, and refuses it changed', async () => {
+    const shared = ['pêche', 'fig "dried"', 'back\\slash', '😀', 'tab\there'];
+    const id = await createSession(t, ['dave', 'erin']);
+    await submitSet(t, 'dave', id, [...shared, 'apple']).expect(201);
+    await submitSet(t, 'erin', id, ['kiwi', ...shared]).expect(201);
+    const { body } = await t.as('erin', PARTY).get(`/psi/sessions/${id}/result`).expect(200);
+    const { intersection, jws } = body as { intersection: string[]; jws: string };
+    expect([...intersection].sort()).toEqual([...shared].sort());
+    const verified = { payload: await signedPayload(jws) };
+    expect(() => checkIntersection(verified, intersection)).not.toThrow();
+    expect(() => checkIntersection(verified, [...intersection.slice(1), 'mallory'])).toThrow(expect.objectContaining({ code: 'INTERSECTION_MISMATCH' }));
   });
 
   it('PSI, cardinality only: the signed result is the size', async () => {
