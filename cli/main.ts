@@ -9,6 +9,7 @@ import { registerKeygen } from './keygen';
 import { registerPcrs } from './pcrs';
 import { registerRun } from './run';
 import type { CliIo } from './io';
+import { MAX_MESSAGE_CHARS, terminalText } from './terminal-text';
 import { UsageError } from './usage-error';
 import { registerVerify } from './verify';
 import { registerVerifyBuild } from './verify-build';
@@ -42,7 +43,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     if (e instanceof UsageError) {
-      io.stderr(`cloister: ${e.message}\n`);
+      // A message may quote a file or a parser's complaint about it: escaped, it cannot draw on the terminal.
+      io.stderr(`cloister: ${terminalText(e.message, MAX_MESSAGE_CHARS)}\n`);
       return 2;
     }
     throw e;

@@ -1,10 +1,12 @@
-import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { AttestationError } from '../attestation';
-import { MAX_RESULT_JWS_CHARS, ResultError, type VerifiedResult, verifyResult } from '../client';
+import { ResultError, type VerifiedResult, checkIntersection, verifyResult } from '../client';
 import { DEV_OPTION, loadClientPolicy } from './client-policy';
 import type { CliIo } from './io';
+import { nestedDeeperThan } from './nesting-depth';
 import { readDocument } from './read-document';
+import { type ResultSource, readResultSource } from './read-result-source';
+import { MAX_MESSAGE_CHARS, terminalJson, terminalText } from './terminal-text';
 import { UsageError } from './usage-error';
 
 interface VerifyResultFlags {
@@ -23,6 +25,10 @@ export interface VerifyResultReport {
   resource: string | null;
   participants: string[] | null;
   result: unknown;
+  /** Why `result` is null though the result verified: it is nested too deeply to write out. */
+  resultOmitted: string | null;
+  /** How many items the `intersection` beside the JWS had, when it was checked against the signed `intersectionSha256`. */
+  intersectionItems: number | null;
   instance: string | null;
   time: string | null;
   config: string | null;
@@ -40,6 +46,8 @@ const NOTHING_VERIFIED: VerifyResultReport = {
   resource: null,
   participants: null,
   result: null,
+  resultOmitted: null,
+  intersectionItems: null,
   instance: null,
   time: null,
   config: null,
@@ -47,7 +55,8 @@ const NOTHING_VERIFIED: VerifyResultReport = {
   documentTime: null,
 };
 
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+/** Deeper results are not written out: JSON.stringify would overflow the stack, and nobody reads them on a terminal. */
+const MAX_SHOWN_DEPTH = 1000;
 
 /** `cloister verify-result <jws>`: offline verification of a signed result. */
 export function registerVerifyResult(program: Command, io: CliIo, exit: (status: number) => void): void {
@@ -56,30 +65,38 @@ export function registerVerifyResult(program: Command, io: CliIo, exit: (status:
     .description(
       'Verify a signed result offline: the attestation document that vouches for its key verifies under the policy, and the enclave signed exactly this result.',
     )
-    .argument('<jws>', 'the compact JWS, a file holding it (or a JSON response with a "jws" field), or - for standard input')
+    .argument(
+      '<jws>',
+      'the compact JWS, a file holding it (at most 16 MiB) or a saved JSON response with a "jws" field (at most 1 GiB; a PSI "intersection" beside it is checked too), or - for standard input',
+    )
     .requiredOption('--policy <file>', 'the client policy (JSON): root, pcrs, config, allowDebug (maxAgeSeconds does not apply to a stored document)')
     .option('--document <doc>', 'verify against this attestation document of the instance (raw CBOR, hex or base64) instead of the one in the JWS')
     .option(...DEV_OPTION)
     .option('--json', 'print a JSON report instead of text')
     .action(async (source: string, flags: VerifyResultFlags) => {
+      if (source === '-' && flags.document === '-') {
+        throw new UsageError('--document -: standard input is where the JWS is read from (the argument -); give the document as a file.');
+      }
       const policy = loadClientPolicy(flags.policy, flags.dev);
-      const jws = readJws(source);
+      const input = readResultSource(source);
       const document = flags.document === undefined ? undefined : readDocument(flags.document);
-      const report = await check(jws, policy, document);
-      io.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : textReport(report));
+      const report = await check(input, policy, document);
+      io.stdout(flags.json ? `${terminalJson(report, 2)}\n` : textReport(report));
       exit(report.valid ? 0 : 1);
     });
 }
 
-async function check(jws: string, policy: Parameters<typeof verifyResult>[1], document: Uint8Array | undefined): Promise<VerifyResultReport> {
+async function check(input: ResultSource, policy: Parameters<typeof verifyResult>[1], document: Uint8Array | undefined): Promise<VerifyResultReport> {
   let verified: VerifiedResult;
   try {
-    verified = await verifyResult(jws, policy, { document });
+    verified = await verifyResult(input.jws, policy, { document });
+    if (input.intersection !== undefined) checkIntersection(verified, input.intersection);
   } catch (e) {
     if (!(e instanceof ResultError || e instanceof AttestationError)) throw e;
     return { ...NOTHING_VERIFIED, code: e.code, message: e.message };
   }
   const { payload } = verified;
+  const tooDeep = nestedDeeperThan(payload.result, MAX_SHOWN_DEPTH);
   return {
     valid: true,
     code: null,
@@ -87,7 +104,9 @@ async function check(jws: string, policy: Parameters<typeof verifyResult>[1], do
     app: payload.app,
     resource: payload.resource,
     participants: payload.participants,
-    result: payload.result,
+    result: tooDeep ? null : payload.result,
+    resultOmitted: tooDeep ? `the result is nested more than ${MAX_SHOWN_DEPTH} levels deep, too deep to show` : null,
+    intersectionItems: input.intersection ? input.intersection.items : null,
     instance: payload.instance,
     time: payload.time,
     config: verified.configDigest,
@@ -96,44 +115,21 @@ async function check(jws: string, policy: Parameters<typeof verifyResult>[1], do
   };
 }
 
-/** The JWS from the argument: a literal, `-`, a file with the JWS, or a file with a JSON response carrying `jws`. */
-function readJws(source: string): string {
-  if (source !== '-' && !existsSync(source)) {
-    if (COMPACT_JWS.test(source)) return source;
-    throw new UsageError(`${source} is neither a file nor a compact JWS.`);
-  }
-  let text: string;
-  try {
-    const bytes = source === '-' ? readFileSync(0) : readFileSync(source);
-    if (bytes.length > MAX_RESULT_JWS_CHARS) throw new Error(`${bytes.length} bytes, more than a signed result may have (${MAX_RESULT_JWS_CHARS})`);
-    text = bytes.toString('utf8').trim();
-  } catch (e) {
-    throw new UsageError(`Cannot read ${source === '-' ? 'standard input' : source}: ${(e as Error).message}.`);
-  }
-  if (text.startsWith('{')) {
-    let jws: unknown;
-    try {
-      jws = (JSON.parse(text) as { jws?: unknown }).jws;
-    } catch (e) {
-      throw new UsageError(`${source} is not JSON: ${(e as Error).message}.`);
-    }
-    if (typeof jws !== 'string') throw new UsageError(`${source} is JSON without a "jws" string field.`);
-    return jws;
-  }
-  return text;
-}
-
+/** The report for a person. Every value in it comes from the input, so each is escaped for the terminal. */
 function textReport(r: VerifyResultReport): string {
-  if (!r.valid) return `✗ REFUSED: ${r.code}\n\n  ${r.message}\n`;
+  if (!r.valid) return `✗ REFUSED: ${r.code}\n\n  ${terminalText(r.message!, MAX_MESSAGE_CHARS)}\n`;
   const lines = [
     '✓ VERIFIED signed result',
     '',
-    `  app          ${r.app}`,
-    `  resource     ${r.resource}`,
-    `  participants ${r.participants!.join(', ')}`,
-    `  result       ${JSON.stringify(r.result)}`,
-    `  signed at    ${r.time}`,
-    `  by instance  ${r.instance} of ${r.moduleId}`,
+    `  app          ${terminalText(r.app!)}`,
+    `  resource     ${terminalText(r.resource!)}`,
+    `  participants ${r.participants!.map((name) => terminalText(name)).join(', ')}`,
+    `  result       ${r.resultOmitted === null ? terminalJson(r.result) : `(not shown: ${r.resultOmitted})`}`,
+    ...(r.intersectionItems === null
+      ? []
+      : [`  intersection the ${r.intersectionItems} items beside the result are the list the enclave signed (its SHA-256 is intersectionSha256)`]),
+    `  signed at    ${terminalText(r.time!)}`,
+    `  by instance  ${r.instance} of ${terminalText(r.moduleId!)}`,
     `  config       ${r.config}`,
     `  vouched for by an attestation document of ${new Date(r.documentTime!).toISOString()}, verified under the policy`,
   ];
