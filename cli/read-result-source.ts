@@ -2,27 +2,27 @@ import { existsSync } from 'node:fs';
 import { IntersectionHash, MAX_RESULT_JWS_CHARS } from '../client';
 import { quoteInput } from '../contract/quote-input';
 import { InputTooLargeError, STDIN, readChunks, sizeText } from '../contract/read-bounded';
-import { type JsonHandler, JsonStreamError, StreamingJsonParser } from './streaming-json';
+import { topLevelKeys } from './top-level-keys';
 import { UsageError } from './usage-error';
 
 /**
  * A saved response may be this large: a PSI answer serves its intersection, millions of items,
- * beside a JWS of a few KiB. It is read as it streams, never held whole.
+ * beside a JWS of a few KiB. It is parsed whole, by `JSON.parse`, so a larger one would need more
+ * memory than a command line tool should take; its JWS can be verified alone.
  */
-const MAX_RESPONSE_BYTES = 1 << 30;
+const MAX_RESPONSE_BYTES = 256 << 20;
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 /** White space a file holding only a JWS may have around it, e.g. the newline an editor adds. */
 const MAX_SURROUNDING_SPACE = 4096;
-/** How deep a saved response may nest: the ones the example apps serve are two or three levels deep. */
-const MAX_RESPONSE_DEPTH = 64;
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
-const UTF8_BOM = [0xef, 0xbb, 0xbf];
+/** White space, and the bytes of a UTF-8 BOM, which some editors write first. */
+const SPACE_OR_BOM = new Set([0x20, 0x0a, 0x0d, 0x09, 0xef, 0xbb, 0xbf]);
 
 /** What `cloister verify-result` was given to check. */
 export interface ResultSource {
   jws: string;
   /**
-   * The `intersection` beside the JWS in a saved response, hashed while it was read: `null` when
-   * it is no list, absent when the input had none.
+   * The `intersection` beside the JWS in a saved response, hashed: `null` when it is no list,
+   * absent when the input had none.
    */
   intersection?: IntersectionHash | null;
 }
@@ -32,7 +32,7 @@ export interface ResultSource {
  * holding one or a saved JSON response with a `jws` field. Input that holds no compact JWS at all
  * is bad input, a UsageError (exit status 2), whatever it is; a compact JWS that is no Cloister
  * result is for `verifyResult` to refuse (`BAD_JWS`, exit status 1). Nothing is read past its
- * bound: 16 MiB for a JWS, 1 GiB for a saved response.
+ * bound: 256 MiB, of which a JWS may be 16 MiB.
  */
 export function readResultSource(source: string): ResultSource {
   if (source !== '-' && !existsSync(source)) {
@@ -40,123 +40,85 @@ export function readResultSource(source: string): ResultSource {
     if (COMPACT_JWS.test(literal)) return { jws: literal };
     throw new UsageError(`${quoteInput(source)} is neither a file nor a compact JWS.`);
   }
-  const reader = new SourceReader(source === '-' ? 'standard input' : source);
-  try {
-    readChunks(source === '-' ? STDIN : source, MAX_RESPONSE_BYTES, (chunk) => reader.write(chunk));
-  } catch (e) {
-    throw reader.failure(e);
+  const name = source === '-' ? 'standard input' : source;
+  // A BOM is what some editors put first; JSON.parse and the JWS pattern refuse it.
+  const text = read(source, name)
+    .toString('utf8')
+    .replace(/^\uFEFF/, '')
+    .trim();
+  if (text === '') throw new UsageError(`${name} is empty: give a compact JWS, or a saved response with a "jws" field.`);
+  if (text.startsWith('{')) return responseFields(parseResponse(text, name), name);
+  if (text.length > MAX_RESULT_JWS_CHARS) throw jwsTooLarge(name);
+  if (!COMPACT_JWS.test(text)) {
+    throw new UsageError(`${name} holds neither a compact JWS nor a JSON response with a "jws" field: it starts with ${quoteInput(text, 20)}.`);
   }
-  return reader.end();
+  return { jws: text };
 }
 
-/** Decides from the first byte that is not white space whether the input is a JWS or a JSON response, then reads it as that. */
-class SourceReader {
-  private mode: 'undecided' | 'jws' | 'response' = 'undecided';
-  private readonly text: Buffer[] = [];
-  private textBytes = 0;
-  private atStart = true;
-  private readonly fields: ResponseFields;
-  private readonly parser: StreamingJsonParser;
-
-  constructor(private readonly name: string) {
-    this.fields = new ResponseFields(name);
-    this.parser = new StreamingJsonParser(this.fields, { maxStringBytes: MAX_RESULT_JWS_CHARS, maxDepth: MAX_RESPONSE_DEPTH });
-  }
-
-  write(chunk: Buffer): void {
-    if (this.mode === 'undecided') {
-      let i = this.atStart && UTF8_BOM.every((byte, k) => chunk[k] === byte) ? UTF8_BOM.length : 0;
-      this.atStart = false;
-      while (i < chunk.length && isSpace(chunk[i]!)) i++;
-      if (i === chunk.length) return;
-      this.mode = chunk[i] === 0x7b ? 'response' : 'jws';
-      chunk = chunk.subarray(i);
-    }
-    if (this.mode === 'response') return this.parser.write(chunk);
-    this.textBytes += chunk.length;
-    if (this.textBytes > MAX_RESULT_JWS_CHARS + MAX_SURROUNDING_SPACE) throw this.jwsTooLarge();
-    this.text.push(chunk);
-  }
-
-  end(): ResultSource {
-    if (this.mode === 'undecided') throw new UsageError(`${this.name} is empty: give a compact JWS, or a saved response with a "jws" field.`);
-    if (this.mode === 'jws') {
-      const jws = Buffer.concat(this.text).toString('utf8').trim();
-      if (jws.length > MAX_RESULT_JWS_CHARS) throw this.jwsTooLarge();
-      if (!COMPACT_JWS.test(jws)) {
-        throw new UsageError(`${this.name} holds neither a compact JWS nor a JSON response with a "jws" field: it starts with ${quoteInput(jws, 20)}.`);
-      }
-      return { jws };
-    }
-    try {
-      this.parser.end();
-    } catch (e) {
-      throw this.failure(e);
-    }
-    return this.fields.source();
-  }
-
-  /** The UsageError for what stopped the reading. */
-  failure(e: unknown): UsageError {
-    if (e instanceof UsageError) return e;
+/**
+ * The input, read no further than its bound: 256 MiB once it starts like a JSON response, the
+ * most a JWS may be (and some white space around it) otherwise.
+ */
+function read(source: string, name: string): Buffer {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  let json: boolean | undefined;
+  try {
+    readChunks(source === '-' ? STDIN : source, MAX_RESPONSE_BYTES, (chunk) => {
+      chunks.push(chunk);
+      bytes += chunk.length;
+      json ??= startsLikeJson(chunk) ?? undefined;
+      if (json === false && bytes > MAX_RESULT_JWS_CHARS + MAX_SURROUNDING_SPACE) throw jwsTooLarge(name);
+    });
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
     if (e instanceof InputTooLargeError) {
-      if (this.mode !== 'response') return new UsageError(`${this.name} is larger than ${sizeText(e.limit)}, and no JWS or JSON response starts in it.`);
-      const file = this.name === 'standard input' ? 'response.json' : this.name;
-      return new UsageError(
-        `${this.name} is larger than ${sizeText(e.limit)}, the most a saved response may be; verify the JWS alone: jq -r .jws ${file} > result.jws`,
+      const file = source === '-' ? 'response.json' : source;
+      throw new UsageError(
+        `${name} is larger than ${sizeText(e.limit)}, the most a saved response may be; verify the JWS alone: jq -r .jws ${file} > result.jws`,
       );
     }
-    if (e instanceof JsonStreamError) {
-      if (e.code === 'STRING_TOO_LONG' && e.depth === 1 && this.fields.field === 'jws') {
-        return new UsageError(`The "jws" field of ${this.name} is longer than ${sizeText(MAX_RESULT_JWS_CHARS)}, the most a signed result may be.`);
-      }
-      if (e.code === 'NOT_JSON') return new UsageError(`${this.name} starts like a JSON response but is not JSON: ${e.message}.`);
-      return new UsageError(`${this.name} is not a response to verify: ${e.message}.`);
-    }
-    return new UsageError(`Cannot read ${this.name}: ${(e as Error).message}.`);
+    throw new UsageError(`Cannot read ${name}: ${(e as Error).message}.`);
   }
-
-  private jwsTooLarge(): UsageError {
-    return new UsageError(`${this.name} is larger than ${sizeText(MAX_RESULT_JWS_CHARS)}, the most a signed result may be.`);
-  }
+  return Buffer.concat(chunks);
 }
 
-/** The members of a saved response that matter: `jws`, and `intersection` hashed item by item. */
-class ResponseFields implements JsonHandler {
-  /** The top-level member being read. */
-  field: string | undefined;
-  private jws: unknown;
-  private intersection: IntersectionHash | null | undefined;
-  private readonly seen = new Set<string>();
-
-  constructor(private readonly name: string) {}
-
-  key(name: string, depth: number): void {
-    if (depth !== 1) return;
-    // Parsers disagree on which of two equal keys counts; a response with two is refused, not guessed at.
-    if (this.seen.has(name) && (name === 'jws' || name === 'intersection')) throw new UsageError(`${this.name} has two "${name}" fields.`);
-    this.seen.add(name);
-    this.field = name;
-  }
-
-  open(kind: 'object' | 'array', depth: number): void {
-    if (depth === 1 && this.field === 'jws') this.jws = null;
-    else if (depth === 1 && this.field === 'intersection') this.intersection = kind === 'array' ? new IntersectionHash() : null;
-    // An item that is an object or an array: no string, which is all the hash needs to know of it.
-    else if (depth === 2 && this.field === 'intersection') this.intersection?.add(null);
-  }
-
-  scalar(value: string | number | boolean | null, depth: number): void {
-    if (depth === 1 && this.field === 'jws') this.jws = value;
-    else if (depth === 1 && this.field === 'intersection') this.intersection = null;
-    else if (depth === 2 && this.field === 'intersection') this.intersection?.add(value);
-  }
-
-  source(): ResultSource {
-    if (typeof this.jws !== 'string') throw new UsageError(`${this.name} is JSON without a "jws" string field.`);
-    if (!COMPACT_JWS.test(this.jws)) throw new UsageError(`The "jws" field of ${this.name} is not a compact JWS: it starts with ${quoteInput(this.jws, 20)}.`);
-    return this.intersection === undefined ? { jws: this.jws } : { jws: this.jws, intersection: this.intersection };
-  }
+/** Whether `chunk` starts (after white space and a BOM) like JSON; null when it is all white space. */
+function startsLikeJson(chunk: Buffer): boolean | null {
+  for (const byte of chunk) if (!SPACE_OR_BOM.has(byte)) return byte === 0x7b;
+  return null;
 }
 
-const isSpace = (byte: number) => byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
+const jwsTooLarge = (name: string) => new UsageError(`${name} is larger than ${sizeText(MAX_RESULT_JWS_CHARS)}, the most a signed result may be.`);
+
+function parseResponse(text: string, name: string): Record<string, unknown> {
+  let response: unknown;
+  try {
+    response = JSON.parse(text);
+  } catch (e) {
+    // The parser's message quotes the input: escaped and cut, as anything from the input is.
+    throw new UsageError(`${name} starts like a JSON response but is not JSON: ${quoteInput((e as Error).message, 80)}.`);
+  }
+  if (typeof response !== 'object' || response === null || Array.isArray(response)) throw new UsageError(`${name} is not a JSON object.`);
+  const keys = topLevelKeys(text);
+  for (const field of ['jws', 'intersection']) {
+    // Which of two counts is a parser's choice: a person may read the other. Refused, not guessed at.
+    if (keys.filter((key) => key === field).length > 1) throw new UsageError(`${name} has two "${field}" fields.`);
+  }
+  return response as Record<string, unknown>;
+}
+
+/** The members of a saved response that matter: `jws`, and `intersection` hashed. */
+function responseFields(response: Record<string, unknown>, name: string): ResultSource {
+  const { jws, intersection } = response;
+  if (typeof jws !== 'string') throw new UsageError(`${name} is JSON without a "jws" string field.`);
+  if (jws.length > MAX_RESULT_JWS_CHARS) {
+    throw new UsageError(`The "jws" field of ${name} is longer than ${sizeText(MAX_RESULT_JWS_CHARS)}, the most a signed result may be.`);
+  }
+  if (!COMPACT_JWS.test(jws)) throw new UsageError(`The "jws" field of ${name} is not a compact JWS: it starts with ${quoteInput(jws, 20)}.`);
+  if (!('intersection' in response)) return { jws };
+  if (!Array.isArray(intersection)) return { jws, intersection: null };
+  const hash = new IntersectionHash();
+  for (const item of intersection) hash.add(item);
+  return { jws, intersection: hash };
+}

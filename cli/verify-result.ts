@@ -67,7 +67,7 @@ export function registerVerifyResult(program: Command, io: CliIo, exit: (status:
     )
     .argument(
       '<jws>',
-      'the compact JWS, a file holding it (at most 16 MiB) or a saved JSON response with a "jws" field (at most 1 GiB; a PSI "intersection" beside it is checked too), or - for standard input',
+      'the compact JWS, a file holding it (at most 16 MiB) or a saved JSON response with a "jws" field (at most 256 MiB; a PSI "intersection" beside it is checked too), or - for standard input',
     )
     .requiredOption('--policy <file>', 'the client policy (JSON): root, pcrs, config, allowDebug (maxAgeSeconds does not apply to a stored document)')
     .option('--document <doc>', 'verify against this attestation document of the instance (raw CBOR, hex or base64) instead of the one in the JWS')

@@ -109,6 +109,12 @@ describe('input that holds no JWS at all is bad input (exit 2), wherever it come
     ['a response whose "jws" is no JWS', () => file('hello.json', '{"jws": "hello"}'), /The "jws" field of .*hello\.json is not a compact JWS/],
     ['a response whose "jws" is no string', () => file('number.json', '{"jws": [1]}'), /without a "jws" string field/],
     ['a response with two "jws" fields', () => file('two.json', JSON.stringify({ jws }).replace('{', `{"jws":"${jws}",`)), /has two "jws" fields/],
+    [
+      'a response with two "intersection" fields',
+      () => file('two-lists.json', `{"intersection":["fig"],"intersection":["pear"],"jws":"${jws}"}`),
+      /has two "intersection" fields/,
+    ],
+    ['a response that is not JSON', () => file('broken.json', '{"jws": \u001b[2J'), /broken\.json starts like a JSON response but is not JSON/],
   ])('%s', async (_, source, message) => {
     const { status, stdout, stderr } = await cloister('verify-result', source(), '--policy', policy);
     expect({ status, stdout }).toEqual({ status: 2, stdout: '' });
@@ -306,13 +312,13 @@ describe('nothing is read past its bound', () => {
       expect(stderr).toBe('cloister: standard input is larger than 16 MiB, the most a signed result may be.\n');
     }, 60_000);
 
-    it('stops a saved response after 1 GiB: exit 2, saying how to verify its JWS alone', async () => {
+    it('stops a saved response after 256 MiB: exit 2, saying how to verify its JWS alone', async () => {
       const chunks = [Buffer.from('{')];
       const spaces = Buffer.alloc(1 << 20, ' ');
       const { status, stderr } = await run(['-', '--policy', policy], () => chunks.shift() ?? spaces);
       expect(status).toBe(2);
       expect(stderr).toBe(
-        'cloister: standard input is larger than 1 GiB, the most a saved response may be; verify the JWS alone: jq -r .jws response.json > result.jws\n',
+        'cloister: standard input is larger than 256 MiB, the most a saved response may be; verify the JWS alone: jq -r .jws response.json > result.jws\n',
       );
     }, 120_000);
 
