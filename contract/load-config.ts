@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, type RuntimeConfig, parseConfig } from './config';
 import { configDigest } from './config-digest';
+import { readBounded } from './read-bounded';
 
 /** Largest configuration file accepted. */
 const MAX_CONFIG_BYTES = 1 << 20;
@@ -34,9 +34,8 @@ export function parseConfigText(text: string, format: 'json' | 'yaml'): LoadedCo
 export function loadConfigFile(path: string): LoadedConfig {
   let text: string;
   try {
-    const bytes = readFileSync(path);
-    if (bytes.length > MAX_CONFIG_BYTES) throw new Error(`it is larger than ${MAX_CONFIG_BYTES} bytes`);
-    text = bytes.toString('utf8');
+    // Read no further than the limit: a path such as /dev/zero must not fill the memory first.
+    text = readBounded(path, MAX_CONFIG_BYTES).toString('utf8');
   } catch (e) {
     throw new ConfigError([{ field: '', message: `cannot read ${path}: ${(e as Error).message}` }]);
   }

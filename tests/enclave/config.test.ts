@@ -83,4 +83,8 @@ describe('loading a configuration file', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toMatch(message);
   });
+
+  it('stops reading a file that does not end (/dev/zero) at 1 MiB', () => {
+    expect(() => loadConfigFile('/dev/zero')).toThrow(/cannot read \/dev\/zero: it is larger than 1 MiB/);
+  });
 });
