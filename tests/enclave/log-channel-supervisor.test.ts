@@ -122,18 +122,24 @@ const linesOf = (text: string) =>
     .filter((l) => l !== '')
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 
+/** A configuration with alice and the secret DB_PASSWORD, which the fake KMS releases to this code with it. */
+function configWithSecret() {
+  const document = {
+    users: [{ name: 'alice', role: 'member', key: keyLine }],
+    secrets: [{ name: 'DB_PASSWORD', ciphertext: fake.encrypt(SECRET) }],
+    kms: { region: 'us-east-1', endpoint: fake.endpoint },
+  };
+  fake.policy = { imageSha384: PCR0, pcr16: pcr16For(configDigest(document)).toString('hex') };
+  return document;
+}
+
 describe('logs through the log channel (local mode: a unix socket for vsock port 5003)', () => {
   onLinux(
     "carries the supervisor's, the ingress's and the app's lines to the parent's sink, and never the app's secret",
     async () => {
       const sinkPath = join(tmp, 'sink.sock');
       const sink = await sinkProcess(sinkPath);
-      const document = {
-        users: [{ name: 'alice', role: 'member', key: keyLine }],
-        secrets: [{ name: 'DB_PASSWORD', ciphertext: fake.encrypt(SECRET) }],
-        kms: { region: 'us-east-1', endpoint: fake.endpoint },
-      };
-      fake.policy = { imageSha384: PCR0, pcr16: pcr16For(configDigest(document)).toString('hex') };
+      const document = configWithSecret();
       const { sv, port } = await supervisor('with-secret', document, `unix://${sinkPath}`);
       const agent = ingressAgent(alice);
       try {
@@ -214,12 +220,7 @@ http.createServer((req, res) => { console.log('my key: ' + key); console.log(JSO
       );
       const sinkPath = join(tmp, 'throws.sock');
       const sink = await sinkProcess(sinkPath);
-      const document = {
-        users: [{ name: 'alice', role: 'member', key: keyLine }],
-        secrets: [{ name: 'DB_PASSWORD', ciphertext: fake.encrypt(SECRET) }],
-        kms: { region: 'us-east-1', endpoint: fake.endpoint },
-      };
-      fake.policy = { imageSha384: PCR0, pcr16: pcr16For(configDigest(document)).toString('hex') };
+      const document = configWithSecret();
       const { sv } = launch('throws', document, `unix://${sinkPath}`, ['--app-module', join(tmp, 'throws.js')], supervisorEnv());
 
       expect((await sv.exited).code).toBe(1);
