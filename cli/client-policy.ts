@@ -1,12 +1,11 @@
 import { AWS_NITRO_ROOT_G1_SHA256, AttestationError, rootFromPem } from '../attestation';
 import { type ClientPolicy, loadPolicy } from '../client';
+import { MAX_FILE_BYTES } from '../client/policy';
 import { readBounded } from '../contract/read-bounded';
 import { UsageError } from './usage-error';
 
 /** Where `cloister dev` keeps the development root a plain `--dev` trusts. */
 export const LOCAL_DEV_ROOT = '.cloister/dev/root/cert.pem';
-/** A root certificate is a few KiB; the policy's own files have the same bound (client/policy.ts). */
-const MAX_ROOT_BYTES = 1 << 20;
 
 /** The `--dev [ROOT]` option of `attest` and `call`. */
 export const DEV_OPTION = [
@@ -32,7 +31,7 @@ export function loadClientPolicy(path: string, dev: boolean | string | undefined
   const rootPath = typeof dev === 'string' ? dev : LOCAL_DEV_ROOT;
   let pem: string;
   try {
-    pem = readBounded(rootPath, MAX_ROOT_BYTES).toString('utf8');
+    pem = readBounded(rootPath, MAX_FILE_BYTES).toString('utf8');
   } catch (e) {
     throw new UsageError(`--dev: cannot read the development root ${rootPath} (${(e as Error).message}); run cloister dev first, or name the root.`);
   }

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { IntersectionHash, MAX_RESULT_JWS_CHARS } from '../client';
+import { MAX_RESULT_JWS_CHARS } from '../client';
 import { quoteInput } from '../contract/quote-input';
 import { InputTooLargeError, STDIN, readChunks, sizeText } from '../contract/read-bounded';
 import { topLevelKeys } from './top-level-keys';
@@ -20,11 +20,8 @@ const SPACE_OR_BOM = new Set([0x20, 0x0a, 0x0d, 0x09, 0xef, 0xbb, 0xbf]);
 /** What `cloister verify-result` was given to check. */
 export interface ResultSource {
   jws: string;
-  /**
-   * The `intersection` beside the JWS in a saved response, hashed: `null` when it is no list,
-   * absent when the input had none.
-   */
-  intersection?: IntersectionHash | null;
+  /** The `intersection` beside the JWS in a saved response, as parsed (for `checkIntersection`); absent when the input had none. */
+  intersection?: unknown;
 }
 
 /**
@@ -108,7 +105,7 @@ function parseResponse(text: string, name: string): Record<string, unknown> {
   return response as Record<string, unknown>;
 }
 
-/** The members of a saved response that matter: `jws`, and `intersection` hashed. */
+/** The members of a saved response that matter: `jws`, and `intersection` when there is one. */
 function responseFields(response: Record<string, unknown>, name: string): ResultSource {
   const { jws, intersection } = response;
   if (typeof jws !== 'string') throw new UsageError(`${name} is JSON without a "jws" string field.`);
@@ -116,9 +113,5 @@ function responseFields(response: Record<string, unknown>, name: string): Result
     throw new UsageError(`The "jws" field of ${name} is longer than ${sizeText(MAX_RESULT_JWS_CHARS)}, the most a signed result may be.`);
   }
   if (!COMPACT_JWS.test(jws)) throw new UsageError(`The "jws" field of ${name} is not a compact JWS: it starts with ${quoteInput(jws, 20)}.`);
-  if (!('intersection' in response)) return { jws };
-  if (!Array.isArray(intersection)) return { jws, intersection: null };
-  const hash = new IntersectionHash();
-  for (const item of intersection) hash.add(item);
-  return { jws, intersection: hash };
+  return 'intersection' in response ? { jws, intersection } : { jws };
 }

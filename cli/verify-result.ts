@@ -90,7 +90,7 @@ async function check(input: ResultSource, policy: Parameters<typeof verifyResult
   let verified: VerifiedResult;
   try {
     verified = await verifyResult(input.jws, policy, { document });
-    if (input.intersection !== undefined) checkIntersection(verified, input.intersection);
+    if ('intersection' in input) checkIntersection(verified, input.intersection);
   } catch (e) {
     if (!(e instanceof ResultError || e instanceof AttestationError)) throw e;
     return { ...NOTHING_VERIFIED, code: e.code, message: e.message };
@@ -106,7 +106,8 @@ async function check(input: ResultSource, policy: Parameters<typeof verifyResult
     participants: payload.participants,
     result: tooDeep ? null : payload.result,
     resultOmitted: tooDeep ? `the result is nested more than ${MAX_SHOWN_DEPTH} levels deep, too deep to show` : null,
-    intersectionItems: input.intersection ? input.intersection.items : null,
+    // checkIntersection passed, so it is a list.
+    intersectionItems: Array.isArray(input.intersection) ? input.intersection.length : null,
     instance: payload.instance,
     time: payload.time,
     config: verified.configDigest,

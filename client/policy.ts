@@ -22,7 +22,8 @@ export interface ClientPolicy {
 const FIELDS = ['root', 'pcrs', 'config', 'maxAgeSeconds', 'allowDebug'];
 const DEFAULT_MAX_AGE_SECONDS = 300;
 const CONFIG_DIGEST_HEX = /^[0-9a-fA-F]{96}$/;
-const MAX_FILE_BYTES = 1 << 20;
+/** The most a policy file, or a root or configuration file it names, may be: each is a few KiB. */
+export const MAX_FILE_BYTES = 1 << 20;
 
 /**
  * Reads a client policy file (JSON). Paths inside it (the root PEM, a config file) are relative
